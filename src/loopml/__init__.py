@@ -1,0 +1,124 @@
+"""loopml: the whole MLOps loop in one install.
+
+The names here are the ones a user types. They load on first use (PEP 562), so that
+``import loopml`` stays fast and pulls in no database driver, pandas or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from loopml._version import __version__
+from loopml.errors import LoopmlError
+
+if TYPE_CHECKING:
+    from loopml.tracking.client import TrackingClient
+    from loopml.tracking.context import configure
+    from loopml.tracking.fluent import (
+        ActiveRun,
+        active_run,
+        download_artifacts,
+        end_run,
+        flush,
+        get_metric_history,
+        get_run,
+        last_active_run,
+        load_table,
+        log_artifact,
+        log_artifacts,
+        log_batch,
+        log_dict,
+        log_figure,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_table,
+        log_text,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+
+_FLUENT = (
+    "ActiveRun",
+    "active_run",
+    "download_artifacts",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "last_active_run",
+    "load_table",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
+)
+
+_LAZY: dict[str, str] = dict.fromkeys(_FLUENT, "loopml.tracking.fluent")
+_LAZY["configure"] = "loopml.tracking.context"
+_LAZY["TrackingClient"] = "loopml.tracking.client"
+_SUBMODULES = {"sklearn", "errors", "uris", "config", "tracking", "store"}
+
+__all__ = [
+    "ActiveRun",
+    "LoopmlError",
+    "TrackingClient",
+    "__version__",
+    "active_run",
+    "configure",
+    "download_artifacts",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "last_active_run",
+    "load_table",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"loopml.{name}")
+    raise AttributeError(f"module 'loopml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | _SUBMODULES)

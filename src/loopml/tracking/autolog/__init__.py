@@ -1,0 +1,1 @@
+"""Autologging: track library calls (``fit``) without changing the user's training code."""
