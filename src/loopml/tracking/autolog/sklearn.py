@@ -25,7 +25,7 @@ _settings: dict[str, Any] = {"log_training_score": True, "max_param_length": 500
 
 
 def _param_value(value: Any, limit: int) -> str:
-    text = value.__class__.__name__ if hasattr(value, "get_params") else repr(value)
+    text = value.__class__.__name__ if hasattr(value, "get_params") else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -116,8 +116,12 @@ def autolog(
 
     classes.append(Pipeline)
     for cls in classes:
-        fit = cls.__dict__.get("fit")
-        if fit is None or cls in _originals or getattr(fit, "__loopml_autolog__", False):
+        # patch the class that defines the fit this estimator runs (often a private base class)
+        owner = next((k for k in cls.__mro__ if "fit" in k.__dict__), None)
+        if owner is None or owner in _originals:
             continue
-        _originals[cls] = fit
-        cls.fit = _wrap(fit)  # type: ignore[attr-defined]
+        fit = owner.__dict__["fit"]
+        if getattr(fit, "__loopml_autolog__", False) or not callable(fit):
+            continue
+        _originals[owner] = fit
+        owner.fit = _wrap(fit)  # type: ignore[attr-defined]
