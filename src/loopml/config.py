@@ -39,6 +39,12 @@ class Settings:
     flush_interval: float = 1.0
     flush_max_points: int = 50_000
     project: dict[str, Any] = field(default_factory=dict)
+    tracking_uri: str | None = None  # http(s)://host:port of a `loopml server`, else local
+
+    @property
+    def metadata_url(self) -> str:
+        """Where metadata goes: the server when a tracking URI is set, else the database."""
+        return self.tracking_uri or self.db_url
 
     @property
     def state_dir(self) -> Path:
@@ -69,8 +75,28 @@ def _float(name: str, raw: Any) -> float:
     return value
 
 
+def _anchor_path(location: str, root: Path) -> str:
+    """A relative local path in settings means relative to the project, not to the cwd."""
+    if "://" in location:
+        return location
+    path = Path(location).expanduser()
+    return str(path if path.is_absolute() else root / path)
+
+
+def _anchor_sqlite(url: str, root: Path) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix + ":memory:":
+        return url
+    path = Path(url[len(prefix) :]).expanduser()
+    return url if path.is_absolute() else prefix + str(root / path)
+
+
 def load_settings(
-    *, root: Path | None = None, db_url: str | None = None, object_store: str | None = None
+    *,
+    root: Path | None = None,
+    db_url: str | None = None,
+    object_store: str | None = None,
+    tracking_uri: str | None = None,
 ) -> Settings:
     """Resolve settings for the project at ``root`` (found upward from the cwd by default)."""
     env = os.environ
@@ -90,9 +116,12 @@ def load_settings(
         or table.get("object_store")
         or str(state / "objects")
     )
+    tracking = tracking_uri or env.get("LOOPML_TRACKING_URI") or table.get("tracking_uri") or None
     interval = _float(
         "LOOPML_FLUSH_INTERVAL", env.get("LOOPML_FLUSH_INTERVAL", table.get("flush_interval", 1.0))
     )
+    db = _anchor_sqlite(str(db), root)
+    objects = _anchor_path(str(objects), root)
     max_points = int(_float("flush_max_points", table.get("flush_max_points", 50_000)))
     return Settings(
         root=root,
@@ -101,4 +130,5 @@ def load_settings(
         flush_interval=interval,
         flush_max_points=max_points,
         project=project,
+        tracking_uri=str(tracking) if tracking else None,
     )

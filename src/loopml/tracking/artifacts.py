@@ -72,7 +72,11 @@ def text_bytes(text: str) -> bytes:
 def dict_bytes(data: Any) -> bytes:
     try:
         return orjson.dumps(
-            data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+            data,
+            option=orjson.OPT_INDENT_2
+            | orjson.OPT_SORT_KEYS
+            | orjson.OPT_SERIALIZE_NUMPY
+            | orjson.OPT_NON_STR_KEYS,
         )
     except TypeError as exc:
         raise InvalidParameterError(f"cannot write this value as JSON: {exc}") from exc

@@ -179,3 +179,10 @@ def test_deleted_experiment_must_be_restored(project: Path) -> None:
     loopml.TrackingClient().ctx.metadata.delete_experiment(exp.experiment_id)
     with pytest.raises(InvalidStateError, match="restore"):
         loopml.set_experiment("old")
+
+
+def test_log_dict_takes_numpy_keys_and_values(project: Path) -> None:
+    with loopml.start_run() as run:
+        loopml.log_dict({np.str_("class_a"): {"f1": np.float64(0.5)}, 3: [1, 2]}, "report.json")
+    data = loopml.TrackingClient().load_bytes(f"runs:/{run.run_id}/report.json")
+    assert b'"class_a"' in data and b'"3"' in data
