@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loopml.store.metadata.sql import SqlMetadataStore
+from loopml.tracking.context import open_metadata_store
+
+REST_CONTRACT = True  # runs against the REST client too (conftest.py)
 
 N_PROCS = 4
 N_POINTS = 25_000
@@ -26,12 +28,12 @@ def _sdk_writer(root: str, url: str, run_id: str, worker: int) -> None:
 
 
 def _opener(url: str) -> None:
-    SqlMetadataStore(url).close()
+    open_metadata_store(url).close()
 
 
 @pytest.mark.slow
 def test_four_processes_log_100k_points(store_url: str, tmp_path: Path) -> None:
-    store = SqlMetadataStore(store_url)
+    store = open_metadata_store(store_url)
     run = store.create_run(store.create_experiment("concurrent").experiment_id)
     ctx = mp.get_context("spawn")
     procs = [
@@ -59,6 +61,6 @@ def test_processes_opening_a_fresh_database_migrate_once(store_url: str) -> None
     for p in procs:
         p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0] * N_PROCS
-    store = SqlMetadataStore(store_url)
+    store = open_metadata_store(store_url)
     assert store.list_experiments() == []
     store.close()

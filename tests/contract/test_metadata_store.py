@@ -15,6 +15,8 @@ from loopml.errors import (
 from loopml.store.metadata.base import MetadataStore
 from loopml.store.metadata.entities import LifecycleStage, RunStatus
 
+REST_CONTRACT = True  # runs against the REST client too (conftest.py)
+
 
 def test_experiment_lifecycle(store: MetadataStore) -> None:
     exp = store.create_experiment("churn", tags={"team": "growth"})

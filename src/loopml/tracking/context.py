@@ -18,10 +18,36 @@ if TYPE_CHECKING:
 
 
 def open_metadata_store(url: str) -> MetadataStore:
-    """The metadata store for ``url``: a SQL database (the REST client comes with the server)."""
+    """The metadata store for ``url``: a loopml server (``http(s)://``) or a SQL database."""
+    if is_server_url(url):
+        from loopml.store.metadata.rest import RestMetadataStore
+
+        return RestMetadataStore(url)
     from loopml.store.metadata.sql import SqlMetadataStore
 
     return SqlMetadataStore(url)
+
+
+def is_server_url(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
+
+
+def open_object_store(settings: Settings, metadata: MetadataStore | None) -> ObjectStore:
+    """Artifacts go where metadata goes: through the server when it is remote, unless
+    ``LOOPML_ARTIFACTS_DIRECT=1`` says this client may write to the store itself (its URL from
+    ``LOOPML_OBJECT_STORE``, else the one the server reports)."""
+    from loopml.store.objects import ObjectStore
+
+    if metadata is None or not is_server_url(settings.metadata_url):
+        return ObjectStore(settings.object_store)
+    from loopml.store.metadata.rest import RestMetadataStore
+    from loopml.store.objects.rest import RestObjectStore
+
+    assert isinstance(metadata, RestMetadataStore)
+    if os.environ.get("LOOPML_ARTIFACTS_DIRECT", "") not in ("", "0"):
+        url = os.environ.get("LOOPML_OBJECT_STORE") or metadata.server_info()["object_store"]
+        return ObjectStore(url)
+    return RestObjectStore(metadata.url, metadata.http)
 
 
 @dataclass
@@ -37,17 +63,16 @@ class Context:
         if self._metadata is None:
             with self._lock:
                 if self._metadata is None:
-                    self._metadata = open_metadata_store(self.settings.db_url)
+                    self._metadata = open_metadata_store(self.settings.metadata_url)
         return self._metadata
 
     @property
     def objects(self) -> ObjectStore:
         if self._objects is None:
+            metadata = self.metadata if is_server_url(self.settings.metadata_url) else None
             with self._lock:
                 if self._objects is None:
-                    from loopml.store.objects import ObjectStore
-
-                    self._objects = ObjectStore(self.settings.object_store)
+                    self._objects = open_object_store(self.settings, metadata)
         return self._objects
 
     @property

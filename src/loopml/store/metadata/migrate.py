@@ -46,7 +46,9 @@ def heads() -> frozenset[str]:
 def current_revisions(conn: Connection) -> frozenset[str]:
     if not sa.inspect(conn).has_table("alembic_version"):
         return frozenset()
-    return frozenset(str(r[0]) for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version"))
+    return frozenset(
+        str(r[0]) for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+    )
 
 
 def describe(revisions: frozenset[str]) -> str | None:

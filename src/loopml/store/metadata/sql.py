@@ -454,6 +454,22 @@ class SqlMetadataStore(MetadataStore):
     def log_metrics(self, points: Sequence[MetricPoint]) -> None:
         if not points:
             return
+
+        def op(conn: Connection) -> None:
+            self.write_points(conn, points)
+
+        try:
+            self._write(op)
+        except sa.exc.IntegrityError as exc:
+            unknown = self._unknown_runs({r for r, *_ in points})
+            if unknown:
+                raise NotFoundError(
+                    f"cannot log metrics: no run with id {sorted(unknown)[0]!r}"
+                ) from exc
+            raise
+
+    def write_points(self, conn: Connection, points: Sequence[MetricPoint]) -> None:
+        """Insert points inside the caller's transaction (the server adds its idempotency key)."""
         rows = [(r, k, None if v != v else v, s, ts) for r, k, v, s, ts in points]
         latest: dict[tuple[str, str], tuple[int, int, float | None]] = {}
         for r, k, v, s, ts in rows:
@@ -466,32 +482,21 @@ class SqlMetadataStore(MetadataStore):
             for (r, k), (s, ts, v) in latest.items()
         ]
 
-        def op(conn: Connection) -> None:
-            conn.exec_driver_sql(self._insert_metric_sql, rows)
-            for start in range(0, len(latest_rows), 500):
-                stmt = insert(t.latest_metrics).values(latest_rows[start : start + 500])
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["run_id", "key"],
-                        set_={
-                            "value": stmt.excluded.value,
-                            "step": stmt.excluded.step,
-                            "timestamp_ms": stmt.excluded.timestamp_ms,
-                        },
-                        where=sa.tuple_(stmt.excluded.step, stmt.excluded.timestamp_ms)
-                        >= sa.tuple_(t.latest_metrics.c.step, t.latest_metrics.c.timestamp_ms),
-                    )
+        conn.exec_driver_sql(self._insert_metric_sql, rows)
+        for start in range(0, len(latest_rows), 500):
+            stmt = insert(t.latest_metrics).values(latest_rows[start : start + 500])
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_id", "key"],
+                    set_={
+                        "value": stmt.excluded.value,
+                        "step": stmt.excluded.step,
+                        "timestamp_ms": stmt.excluded.timestamp_ms,
+                    },
+                    where=sa.tuple_(stmt.excluded.step, stmt.excluded.timestamp_ms)
+                    >= sa.tuple_(t.latest_metrics.c.step, t.latest_metrics.c.timestamp_ms),
                 )
-
-        try:
-            self._write(op)
-        except sa.exc.IntegrityError as exc:
-            unknown = self._unknown_runs({r for r, *_ in points})
-            if unknown:
-                raise NotFoundError(
-                    f"cannot log metrics: no run with id {sorted(unknown)[0]!r}"
-                ) from exc
-            raise
+            )
 
     def _unknown_runs(self, run_ids: Iterable[str]) -> set[str]:
         ids = set(run_ids)

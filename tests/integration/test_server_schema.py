@@ -1,0 +1,43 @@
+"""Schemathesis generates requests from /openapi.json: no 5xx, and answers match the schema."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from loopml.server import ServerConfig, create_app
+
+MAX_EXAMPLES = 12  # per operation: bounded so the suite stays quick
+
+_folder = Path(tempfile.mkdtemp(prefix="loopml-schema-"))
+schema = schemathesis.openapi.from_asgi(
+    "/openapi.json",
+    create_app(ServerConfig(f"sqlite:///{_folder / 's.db'}", str(_folder / "objects"))),
+)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_conforms(case: schemathesis.Case) -> None:
+    case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ]
+    )
