@@ -13,6 +13,19 @@ from loopml._version import __version__
 from loopml.errors import LoopmlError
 
 if TYPE_CHECKING:
+    from loopml.data.provenance import log_input
+    from loopml.models import PythonModel, load_model, log_model
+    from loopml.registry import (
+        approve_promotion,
+        delete_alias,
+        get_model_version,
+        get_registered_model,
+        promote,
+        register_model,
+        search_models,
+        set_alias,
+        set_approval_policy,
+    )
     from loopml.tracking.client import TrackingClient
     from loopml.tracking.context import configure
     from loopml.tracking.fluent import (
@@ -74,7 +87,23 @@ _FLUENT = (
 _LAZY: dict[str, str] = dict.fromkeys(_FLUENT, "loopml.tracking.fluent")
 _LAZY["configure"] = "loopml.tracking.context"
 _LAZY["TrackingClient"] = "loopml.tracking.client"
-_SUBMODULES = {"sklearn", "errors", "uris", "config", "tracking", "store"}
+_REGISTRY = (
+    "approve_promotion",
+    "delete_alias",
+    "get_model_version",
+    "get_registered_model",
+    "promote",
+    "register_model",
+    "search_models",
+    "set_alias",
+    "set_approval_policy",
+)
+_LAZY.update(dict.fromkeys(_REGISTRY, "loopml.registry"))
+_LAZY["log_input"] = "loopml.data.provenance"
+_LAZY.update(dict.fromkeys(("PythonModel", "load_model", "log_model"), "loopml.models"))
+_SUBMODULES = {"sklearn", "errors", "uris", "config", "tracking", "store", "data"}
+_SUBMODULES.add("registry")
+_SUBMODULES.add("models")
 
 __all__ = [
     "ActiveRun",
@@ -95,6 +124,7 @@ __all__ = [
     "log_batch",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -107,6 +137,20 @@ __all__ = [
     "set_tags",
     "start_run",
 ]
+__all__ += [  # the registry's names (loopml.registry)
+    "approve_promotion",
+    "delete_alias",
+    "get_model_version",
+    "get_registered_model",
+    "promote",
+    "register_model",
+    "search_models",
+    "set_alias",
+    "set_approval_policy",
+]
+
+
+__all__ += ["PythonModel", "load_model", "log_model"]  # loopml.models
 
 
 def __getattr__(name: str) -> Any:

@@ -19,12 +19,17 @@ from typer.core import TyperGroup
 from loopml._version import __version__
 from loopml.cli import (
     artifacts,
+    audit,
+    data,
     db,
     experiments,
     gc,
     init,
+    models,
     quickstart,
     runs,
+    server,
+    users,
 )
 from loopml.cli._common import ProjectOpt, use_project
 from loopml.cli._output import print_error, print_note
@@ -121,8 +126,14 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
 app.command("gc")(gc.gc_command)
 app.command("quickstart")(quickstart.quickstart_command)
+app.command("server")(server.server_command)
+app.add_typer(users.app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 
 def run() -> None:
