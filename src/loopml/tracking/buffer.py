@@ -69,15 +69,22 @@ class MetricBuffer:
 
     def flush(self) -> int:
         """Write everything queued so far; returns the number of points written."""
+        return self.flush_with(self._write)
+
+    def flush_with(self, write: Writer, *, always: bool = False) -> int:
+        """Drain the queue into ``write`` (e.g. together with other writes in one transaction).
+
+        ``always`` calls ``write`` even when nothing is queued.
+        """
         with self._flush_lock:
             queue = self._queue
             batch = self._retry
             self._retry = []
             batch.extend(queue.popleft() for _ in range(len(queue)))
-            if not batch:
+            if not batch and not always:
                 return 0
             try:
-                self._write(batch)
+                write(batch)
             except BaseException as exc:
                 self._retry = batch
                 self._last_error = exc

@@ -103,10 +103,13 @@ class TrackingClient:
 
     def end_run(
         self, run_id: str, status: RunStatus = RunStatus.FINISHED, message: str | None = None
-    ) -> Run:
-        self.ctx.flush()
-        return self.ctx.metadata.update_run(
-            run_id, status=RunStatus(status), end_ms=now_ms(), status_message=message
+    ) -> None:
+        """Flush queued metrics and set the final status, in one store call."""
+        store = self.ctx.metadata
+        end = now_ms()
+        self.ctx.buffer.flush_with(
+            lambda points: store.end_run(run_id, RunStatus(status), end, message, points),
+            always=True,
         )
 
     def _require_run(self, run_id: str) -> None:

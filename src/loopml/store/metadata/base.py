@@ -94,6 +94,18 @@ class MetadataStore(ABC):
     def log_metrics(self, points: Sequence[MetricPoint]) -> None:
         """Write points of one or many runs in one transaction and update the latest values."""
 
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        end_ms: int,
+        message: str | None = None,
+        points: Sequence[MetricPoint] = (),
+    ) -> None:
+        """Write the run's last queued points, then its final status (one call where possible)."""
+        self.log_metrics(points)
+        self.update_run(run_id, status=status, end_ms=end_ms, status_message=message)
+
     @abstractmethod
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
 

@@ -70,6 +70,18 @@ class SqlMetadataStore(MetadataStore):
                 else "(%s, %s, %s, %s, %s)"
             )
         )
+        upsert = self._upsert()(t.latest_metrics)
+        # compiled once and run as executemany: the latest value per (run, key) moves forward only
+        self._latest_upsert = upsert.on_conflict_do_update(
+            index_elements=["run_id", "key"],
+            set_={
+                "value": upsert.excluded.value,
+                "step": upsert.excluded.step,
+                "timestamp_ms": upsert.excluded.timestamp_ms,
+            },
+            where=sa.tuple_(upsert.excluded.step, upsert.excluded.timestamp_ms)
+            >= sa.tuple_(t.latest_metrics.c.step, t.latest_metrics.c.timestamp_ms),
+        )
         if migrate:
             ensure_current(self.engine)
 
@@ -476,27 +488,42 @@ class SqlMetadataStore(MetadataStore):
             cur = latest.get((r, k))
             if cur is None or (s, ts) >= (cur[0], cur[1]):
                 latest[(r, k)] = (s, ts, v)
-        insert = self._upsert()
         latest_rows = [
             {"run_id": r, "key": k, "value": v, "step": s, "timestamp_ms": ts}
             for (r, k), (s, ts, v) in latest.items()
         ]
-
         conn.exec_driver_sql(self._insert_metric_sql, rows)
-        for start in range(0, len(latest_rows), 500):
-            stmt = insert(t.latest_metrics).values(latest_rows[start : start + 500])
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["run_id", "key"],
-                    set_={
-                        "value": stmt.excluded.value,
-                        "step": stmt.excluded.step,
-                        "timestamp_ms": stmt.excluded.timestamp_ms,
-                    },
-                    where=sa.tuple_(stmt.excluded.step, stmt.excluded.timestamp_ms)
-                    >= sa.tuple_(t.latest_metrics.c.step, t.latest_metrics.c.timestamp_ms),
-                )
-            )
+        conn.execute(self._latest_upsert, latest_rows)
+
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        end_ms: int,
+        message: str | None = None,
+        points: Sequence[MetricPoint] = (),
+    ) -> None:
+        """The last queued points and the final status in one transaction: a run ends once."""
+        values: dict[str, Any] = {"status": RunStatus(status).value, "end_ms": int(end_ms)}
+        if message is not None:
+            values["status_message"] = message
+
+        def op(conn: Connection) -> None:
+            if points:
+                self.write_points(conn, points)
+            res = conn.execute(t.runs.update().where(t.runs.c.run_id == run_id).values(**values))
+            if res.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+
+        try:
+            self._write(op)
+        except sa.exc.IntegrityError as exc:
+            unknown = self._unknown_runs({r for r, *_ in points})
+            if unknown:
+                raise NotFoundError(
+                    f"cannot log metrics: no run with id {sorted(unknown)[0]!r}"
+                ) from exc
+            raise
 
     def _unknown_runs(self, run_ids: Iterable[str]) -> set[str]:
         ids = set(run_ids)
