@@ -133,3 +133,18 @@ def test_versioning_examples_in_the_docs_run(project: Path) -> None:
     namespace: dict[str, object] = {}
     for code in blocks:
         exec(compile(code, "docs/data.md", "exec"), namespace)
+
+
+def test_runs_show_lists_the_datasets_a_run_used(project: Path) -> None:
+    from typer.testing import CliRunner
+
+    import loopml
+    from loopml.cli.main import app
+
+    (project / "d.csv").write_text("a,b\n1,2\n")
+    version = loopml.data.add(project / "d.csv", name="inputs-demo")
+    with loopml.start_run() as run:
+        loopml.log_input(version, context="training")
+    out = CliRunner().invoke(app, ["runs", "show", run.run_id, "--json"])
+    assert out.exit_code == 0, out.output
+    assert '"inputs-demo"' in out.output and '"training"' in out.output

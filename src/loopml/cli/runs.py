@@ -271,12 +271,21 @@ def show(run_id: RunIdArg, json: JsonOpt = False, project: ProjectOpt = None) ->
             parent = tc.get_run(run.parent_run_id)
         except NotFoundError:
             parent = None
+    from loopml.data import inputs_of_run
+
+    inputs = inputs_of_run(run.run_id)
     if json:
         body = _run_json(run, names)
         body["artifacts"] = _artifact_rows(artifacts)
+        body["inputs"] = [i.to_dict() for i in inputs]
         print_json(body)
         return
     _print_run(console(), run, names, artifacts, parent)
+    if inputs:
+        table = new_table("dataset", "context", title="Inputs")
+        for item in inputs:
+            table.add_row(esc(f"data:/{item.name}/{item.version}"), esc(item.context))
+        console().print(table)
 
 
 def _print_run(

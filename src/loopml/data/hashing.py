@@ -216,17 +216,36 @@ class Plan:
 def plan(
     root: Path, files: Iterable[FileStat], cache: StatCache, objects: ObjectStore | None
 ) -> Plan:
-    """Split ``files`` into cache hits (whose objects are stored) and files to read."""
+    """Split ``files`` into cache hits (whose objects are stored) and files to read.
+
+    A hit still needs its object in the store (gc may have removed it): a local store answers
+    with a ``stat``; a remote one is asked in parallel, one request per object.
+    """
     cached = cache.load(str(root))
-    local = objects is not None and "://" not in objects.url
+    remote = objects is not None and "://" in objects.url
     result = Plan()
+    unverified: list[tuple[FileStat, str]] = []
     for f in files:
         digest = cache.match(cached.get(f.path), f)
-        if digest is not None and (objects is None or (local and objects.exists(digest))):
+        if digest is not None and remote:
+            unverified.append((f, digest))
+        elif digest is not None and (objects is None or objects.exists(digest)):
             result.known[f.rel] = ManifestEntry(digest, f.size, f.mode)
         else:
             result.todo.append(f)
             result.todo_bytes += f.size
+    if objects is not None and unverified:
+        store = objects
+
+        def check(item: tuple[FileStat, str]) -> tuple[FileStat, str, bool]:
+            return item[0], item[1], store.exists(item[1])
+
+        for f, digest, present in bounded_map(check, unverified, 8, lambda _: 1 << 17):
+            if present:
+                result.known[f.rel] = ManifestEntry(digest, f.size, f.mode)
+            else:
+                result.todo.append(f)
+                result.todo_bytes += f.size
     return result
 
 

@@ -1,8 +1,12 @@
-"""Storing a dataset's files in the object store: one read per file, and no fsync per object.
+"""Storing a dataset's files in the object store with the fewest system calls, no fsync each.
 
-For a local store the files are copied straight into the store's layout (``objects/ab/cdef…``,
-read-only, written to a temp file and renamed into place after hashing the very bytes written),
-so a killed process never leaves a corrupt object under a real name. Unlike single artifact
+For a local store the files go straight into the store's layout (``objects/ab/cdef…``,
+read-only, through a temp file renamed into place): a small file is read once into memory,
+hashed, and written only if new; a large one is hashed, copied by the kernel
+(``copy_file_range``) and the copy hashed again, so the name always matches the bytes stored and
+a killed process never leaves a corrupt object under a real name. This writes objects directly
+rather than through ``ObjectStore.put_file`` (same layout, same temp-and-rename protocol) because
+adds of many files are bound by system calls. Unlike single artifact
 writes, objects are not fsynced one by one: like git and DVC, ``add`` trusts the page cache,
 which survives any process crash. Set ``LOOPML_DATA_FSYNC=1`` (or ``data_fsync = true`` under
 ``[loopml]``) to flush everything with one ``sync`` before the version is recorded, so that a
@@ -97,7 +101,7 @@ class LocalIngest:
                 if self.backend.size(digest) == size:
                     self.backend.touch(digest)  # restart gc's grace period for a re-add
                     return digest, size
-                _copy_file(src, out)
+                copy_file(src, out)
             if hash_file(temp) != digest:
                 raise InvalidStateError(
                     f"{path} changed while it was being stored: add it again once nothing "
@@ -112,22 +116,28 @@ class LocalIngest:
                 temp.unlink()
 
     def _put_small(self, path: str) -> tuple[str, int]:
-        """Read, hash, and write only if new: the fewest system calls for a small file."""
-        with open(path, "rb") as src:
-            data = src.read()
+        """Read, hash, and write only if new, with raw ``os`` calls (the fewest per file)."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, SMALL_MAX + 1)
+        finally:
+            os.close(fd)
         digest = hash_bytes(data)
         if self.backend.size(digest) == len(data):
             self.backend.touch(digest)
             return digest, len(data)
         temp = self.backend.tmp / f"put-{uuid.uuid4().hex}"
+        out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            self._commit(temp, digest)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
+        except BaseException:
+            os.close(out)
+            temp.unlink()
+            raise
+        os.close(out)
+        self._commit(temp, digest)
         return digest, len(data)
 
     def _commit(self, temp: Path, digest: str) -> None:
@@ -152,7 +162,7 @@ def temp_size(backend: LocalBackend, digest: str) -> int:
     return size
 
 
-def _copy_file(src: BinaryIO, out: BinaryIO) -> None:
+def copy_file(src: BinaryIO, out: BinaryIO) -> None:
     """Copy a whole file in the kernel where it can (Linux ``copy_file_range``), else by chunks."""
     in_fd, out_fd = src.fileno(), out.fileno()
     if hasattr(os, "copy_file_range"):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loopml.errors import CorruptObjectError, InvalidParameterError, NotFoundError
-from loopml.store.objects import hash_bytes
+from loopml.store.objects import hash_bytes, hash_file
 
 if TYPE_CHECKING:
     from loopml.config import Settings
@@ -104,8 +104,8 @@ class Placer:
                 f"(e.g. --link {','.join((*self.modes, 'copy'))})",
                 path=str(target),
             )
-        if source is not None and size <= SMALL_MAX:
-            _copy_small(source, digest, target, mode)
+        if source is not None:
+            (_copy_small if size <= SMALL_MAX else _copy_large)(source, digest, target, mode)
         else:
             self.objects.get_file(digest, target)  # verified while copied, atomic
             target.chmod(mode & 0o777)
@@ -113,29 +113,67 @@ class Placer:
 
 
 def _copy_small(source: Path, digest: str, target: Path, mode: int) -> None:
-    """Copy a small object through memory, verified, into place by rename (few system calls)."""
+    """Copy a small object through memory, verified, into place by rename.
+
+    Raw ``os`` calls: a checkout of 20,000 small files is bound by system calls, and buffered
+    file objects add four per file (fstat, isatty, two lseeks).
+    """
     try:
-        data = source.read_bytes()
+        fd = os.open(source, os.O_RDONLY)
     except FileNotFoundError:
         raise NotFoundError(
             f"object {digest} is missing from the local store: pull the version again",
             hash=digest,
         ) from None
-    if hash_bytes(data) != digest:
+    try:
+        data = os.read(fd, SMALL_MAX + 1)
+    finally:
+        os.close(fd)
+    _check(digest, hash_bytes(data))
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o777)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+    except BaseException:
+        os.close(out)
+        temp.unlink()
+        raise
+    os.close(out)
+    temp.replace(target)
+
+
+def _copy_large(source: Path, digest: str, target: Path, mode: int) -> None:
+    """Copy in the kernel (``copy_file_range``), then hash the copy: verified, and fast."""
+    from loopml.data.ingest import copy_file
+
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(source, "rb") as src, open(temp, "xb") as out:
+            copy_file(src, out)
+        _check(digest, hash_file(temp))
+        temp.chmod(mode & 0o777)
+        temp.replace(target)
+    except FileNotFoundError:
+        if source.exists():
+            raise
+        raise NotFoundError(
+            f"object {digest} is missing from the local store: pull the version again",
+            hash=digest,
+        ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def _check(digest: str, actual: str) -> None:
+    if actual != digest:
         raise CorruptObjectError(
             f"object {digest} is corrupt (its bytes no longer match its hash): pull the "
             "version again, or restore the object from a backup",
             hash=digest,
         )
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o777)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        temp.replace(target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
 
 
 def _link(how: str, source: Path, target: Path, mode: int) -> None:
