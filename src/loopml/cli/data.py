@@ -200,7 +200,7 @@ def diff(
 ) -> None:
     """Compare two versions: files added, removed, changed; rows, columns and types of tables."""
     use_project(project)
-    from loopml.data.diff import diff as diff_versions
+    from loopml.data.diffs import diff as diff_versions
 
     d = diff_versions(a, b)
     if json:
@@ -265,7 +265,7 @@ def checkout(
 ) -> None:
     """Write a version's files into a folder (only files that differ are written)."""
     use_project(project)
-    from loopml.data.checkout import checkout as do_checkout
+    from loopml.data.checkouts import checkout as do_checkout
 
     report = do_checkout(ref, dest, link=link, force=force)
     if json:

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from loopml.data._drift.core import drift
     from loopml.data._drift.report import ColumnDrift, DriftReport
     from loopml.data._drift.samples import DriftReference
-    from loopml.data.checkout import checkout
-    from loopml.data.diff import VersionDiff, diff
+    from loopml.data.checkouts import checkout
+    from loopml.data.diffs import VersionDiff, diff
     from loopml.data.profiling import (
         ColumnProfile,
         DatasetProfile,
@@ -48,14 +48,14 @@ _LAZY: dict[str, str] = {
     "resolve": "loopml.data.versions",
     "set_profile": "loopml.data.versions",
     "read_table": "loopml.data.tables",
-    "checkout": "loopml.data.checkout",
+    "checkout": "loopml.data.checkouts",
     "status": "loopml.data.workspace",
     "WorkspaceStatus": "loopml.data.workspace",
     "push": "loopml.data.transfer",
     "pull": "loopml.data.transfer",
     "TransferReport": "loopml.data.transfer",
-    "diff": "loopml.data.diff",
-    "VersionDiff": "loopml.data.diff",
+    "diff": "loopml.data.diffs",
+    "VersionDiff": "loopml.data.diffs",
     # provenance
     "log_input": "loopml.data.provenance",
     "inputs_of_run": "loopml.data.provenance",
