@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
 EXPERIMENT = "quickstart"
+MODEL_NAME = "quickstart-classifier"
 DEFAULT_DIR = Path("demo-project")
 SEED = 42
 TEST_SIZE = 0.25
@@ -142,7 +143,7 @@ def _roc_figure(y_test: Any, proba: Any, title: str, auc: float) -> Any:
     return fig
 
 
-def _train_one(spec: Spec, data: dict[str, Any], plots: bool) -> Trained:
+def _train_one(spec: Spec, data: dict[str, Any], plots: bool, dataset: Any = None) -> Trained:
     import numpy as np
     import pandas as pd
     from sklearn.metrics import (
@@ -183,6 +184,8 @@ def _train_one(spec: Spec, data: dict[str, Any], plots: bool) -> Trained:
                 "n_features": x_train.shape[1],
             }
         )
+        if dataset is not None:
+            loopml.log_input(dataset, context="training")
         started = time.perf_counter()
         model = spec.build()
         model.fit(x_train, y_train)
@@ -224,6 +227,7 @@ def _train_one(spec: Spec, data: dict[str, Any], plots: bool) -> Trained:
             ),
             "classification_report.json",
         )
+        loopml.log_model(model, "model", input_example=x_test.head(5))
         if plots:
             loopml.log_figure(
                 _roc_figure(y_test, proba, spec.run_name, metrics["test_auc"]), "roc_curve.png"
@@ -318,14 +322,18 @@ def quickstart_command(
             "pip install 'loopml[plots]'"
         )
 
+    from loopml.cli import quickstart_loop as loop
+
     started = time.perf_counter()
     data = _load_data()
+    dataset = loop.version_training_data(init.root, data)
+    out.print(f"  [green]✓[/] training data versioned as data:/{dataset.name}/{dataset.version}")
     specs = _specs()
     trained: list[Trained] = []
     with _progress(len(specs)) as (progress, task):
         for spec in specs:
             progress.update(task, description=f"training {spec.run_name}")
-            result = _train_one(spec, data, plots)
+            result = _train_one(spec, data, plots, dataset)
             trained.append(result)
             progress.advance(task)
             out.print(
@@ -334,8 +342,19 @@ def quickstart_command(
                 f"[dim]{result.run_id}[/]"
             )
     loopml.flush()
+    best = max(trained, key=lambda t: (t.metrics["test_auc"], -t.metrics["test_loss"]))
+    model_uri, version = loop.register_best(best.run_id)
+    champion = loopml.load_model(model_uri)
+    champion.predict(data["x_test"].head(5))
+    out.print(f"  [green]✓[/] {esc(best.run_name)} registered as {MODEL_NAME} v{version} @champion")
+    schema_path, drift_path, drifted, anomalies = loop.check_new_batch(init.root, data)
+    out.print(
+        f"  [green]✓[/] a shifted new batch: {anomalies} schema anomalies, "
+        f"{len(drifted)} drifted columns ({esc(', '.join(drifted))}); report: {esc(drift_path)}"
+    )
     elapsed = time.perf_counter() - started
     _print_summary(trained, target, elapsed)
+    _print_loop_steps(target, model_uri, drift_path, schema_path)
 
 
 def _print_summary(trained: list[Trained], target: Path, elapsed: float) -> None:
@@ -392,3 +411,21 @@ def _print_summary(trained: list[Trained], target: Path, elapsed: float) -> None
         f"  loopml.search_runs({EXPERIMENT!r}, order_by=['metrics.test_auc DESC']).to_pandas()",
         soft_wrap=True,
     )
+
+
+def _print_loop_steps(target: Path, model_uri: str, drift_path: Path, schema_path: Path) -> None:
+    out = console()
+    c = shlex.quote(str(target))
+    steps = [
+        ("the registered model and where it came from", f"loopml models show -C {c} {MODEL_NAME}"),
+        ("", f"loopml models lineage -C {c} {model_uri}"),
+        ("a model card for reviewers", f"loopml models card -C {c} {model_uri} -o card.html"),
+        ("the versioned training data", f"loopml data log -C {c} breast-cancer"),
+        ("the drift report of the shifted batch", f"open {shlex.quote(str(drift_path))}"),
+        ("the schema to edit and validate with", f"{shlex.quote(str(schema_path))}"),
+    ]
+    out.print("\n[bold]The loop so far[/]")
+    for label, command in steps:
+        if label:
+            out.print(f"  [dim]# {label}[/]")
+        out.print(f"  {esc(command)}", soft_wrap=True)
