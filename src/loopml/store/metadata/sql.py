@@ -287,6 +287,11 @@ class SqlMetadataStore(MetadataStore):
         )
 
     def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
+        """Runs with their params, tags and latest metrics: one UNION ALL per 500 runs.
+
+        Search returns hundreds of runs with thousands of key/value rows; one round trip read
+        with ``fetchall`` costs a fraction of three row-by-row result iterations.
+        """
         if not rows:
             return []
         ids = [r.run_id for r in rows]
@@ -295,39 +300,39 @@ class SqlMetadataStore(MetadataStore):
         metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
-            for run_id, key, value in conn.execute(
-                sa.select(t.params.c.run_id, t.params.c.key, t.params.c.value).where(
+            kinds = [
+                sa.select(sa.literal(0), t.params.c.run_id, t.params.c.key, t.params.c.value).where(
                     t.params.c.run_id.in_(chunk)
-                )
-            ):
-                params[run_id][key] = value
-            for run_id, key, value in conn.execute(
-                sa.select(t.tags.c.run_id, t.tags.c.key, t.tags.c.value).where(
+                ),
+                sa.select(sa.literal(1), t.tags.c.run_id, t.tags.c.key, t.tags.c.value).where(
                     t.tags.c.run_id.in_(chunk)
-                )
-            ):
-                tags[run_id][key] = value
+                ),
+            ]
+            for kind, run_id, key, value in conn.execute(sa.union_all(*kinds)).all():
+                (params if kind == 0 else tags)[run_id][key] = value
             for run_id, key, value in conn.execute(
                 sa.select(
                     t.latest_metrics.c.run_id, t.latest_metrics.c.key, t.latest_metrics.c.value
                 ).where(t.latest_metrics.c.run_id.in_(chunk))
-            ):
-                metrics[run_id][key] = _float_or_nan(value)
+            ).all():
+                metrics[run_id][key] = math.nan if value is None else value
+        statuses = {s.value: s for s in RunStatus}
+        stages = {s.value: s for s in LifecycleStage}
         return [
             Run(
-                run_id=r.run_id,
-                experiment_id=r.experiment_id,
-                run_name=r.run_name,
-                status=RunStatus(r.status),
-                start_ms=r.start_ms,
-                end_ms=r.end_ms,
-                parent_run_id=r.parent_run_id,
-                lifecycle_stage=LifecycleStage(r.lifecycle_stage),
-                user=r.user,
-                status_message=r.status_message,
-                params=params[r.run_id],
-                metrics=metrics[r.run_id],
-                tags=tags[r.run_id],
+                r.run_id,
+                r.experiment_id,
+                r.run_name,
+                statuses[r.status],
+                r.start_ms,
+                r.end_ms,
+                r.parent_run_id,
+                stages[r.lifecycle_stage],
+                r.user,
+                r.status_message,
+                params[r.run_id],
+                metrics[r.run_id],
+                tags[r.run_id],
             )
             for r in rows
         ]
@@ -404,7 +409,7 @@ class SqlMetadataStore(MetadataStore):
             return
 
         def op(conn: Connection) -> None:
-            self._require_run(conn, run_id)
+            # no run lookup first: the foreign key refuses an unknown run (mapped below)
             existing = dict(
                 conn.execute(
                     sa.select(t.params.c.key, t.params.c.value).where(
@@ -429,7 +434,14 @@ class SqlMetadataStore(MetadataStore):
             if missing:
                 conn.execute(t.params.insert(), missing)
 
-        self._write(op)
+        try:
+            self._write(op)
+        except sa.exc.IntegrityError as exc:
+            if self._unknown_runs([run_id]):
+                raise NotFoundError(
+                    f"no run with id {run_id!r}; see `loopml runs list`", run_id=run_id
+                ) from exc
+            self._write(op)  # another writer logged the same keys meanwhile: compare again
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         rows = [
