@@ -19,7 +19,7 @@ from loopml.cli.main import app
 
 pytest.importorskip("sklearn")
 runner = CliRunner()
-ARTIFACTS = {"classification_report.json", "predictions.parquet", "roc_curve.png"}
+ARTIFACTS = {"classification_report.json", "model", "predictions.parquet", "roc_curve.png"}
 
 
 def run_json(*args: str) -> object:
@@ -112,3 +112,34 @@ def test_quickstart_twice(project: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         exec(compile(code, "docs/quickstart.md", "exec"), namespace)
     best_auc = max(r["metrics"]["test_auc"] for r in body["runs"])  # type: ignore[index]
     assert namespace["best"].metrics["test_auc"] == best_auc  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_quickstart_runs_the_loop_so_far(tmp_path: Path) -> None:
+    """The demo versions its data, registers a champion and reports drift of a shifted batch."""
+    import loopml
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
+    demo = tmp_path / "demo"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from loopml.cli.main import run; run()",
+            "quickstart",
+            "-d",
+            str(demo),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "The loop so far" in done.stdout
+    assert (demo / "reports" / "drift.html").read_text().count("<svg") >= 3
+    loopml.configure(demo)
+    champion = loopml.get_model_version("models:/quickstart-classifier@champion")
+    assert champion.run_id is not None
+    inputs = loopml.data.inputs_of_run(champion.run_id)
+    assert [i.name for i in inputs] == ["breast-cancer"]

@@ -82,7 +82,8 @@ def test_build_context(package: Path, tmp_path: Path) -> None:
 
 def test_loopml_installs_from_its_source_here() -> None:
     args = loopml_install_args()
-    assert args[-1].endswith("main") or args[-1].startswith("loopml==")
+    repo = Path(__file__).resolve().parents[3]
+    assert Path(args[-1]) == repo or args[-1].startswith("loopml==")
 
 
 def test_cli_check_and_dockerfile(package: Path, tmp_path: Path) -> None:
