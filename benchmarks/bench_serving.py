@@ -6,10 +6,11 @@
 Trains a logistic regression (20 features) and a random forest (100 trees), then serves each,
 one server at a time on 127.0.0.1: MLflow's scoring server, the bare FastAPI + uvicorn endpoint
 that only calls ``predict`` (``peers/serving_floor.py``), ``loopml serve --no-batching`` and
-``loopml serve`` (opportunistic batching). A bounded asyncio load generator (raw HTTP/1.1 on
+``loopml serve`` (opportunistic batching), then ``loopml deploy serve`` of the same model
+without and with payload logging (its cost is the last ratio). A bounded asyncio load generator (raw HTTP/1.1 on
 kept-alive connections, single-row ``{"instances": ...}`` requests) runs each at concurrency
 1, 8 and 32 for a fixed duration and prints requests/s, p50 and p99, and the ratios the serving
-issue sets as targets. The client shares the machine's cores with the server, as in production
+issue sets as targets (payload logging: at most 10% of throughput). The client shares the machine's cores with the server, as in production
 sidecars; every server gets the same client.
 """
 
@@ -107,6 +108,20 @@ def start(kind: str, model: Path, port: int, folder: Path) -> subprocess.Popen[b
             "--port",
             str(port),
         ]
+    elif kind.startswith("deploy"):
+        project = _deployment_project(folder, model, logged=kind == "deploy-log")
+        cmd = [
+            sys.executable,
+            "-m",
+            "loopml.cli.main",
+            "-C",
+            str(project),
+            "deploy",
+            "serve",
+            "svc",
+            "--port",
+            str(port),
+        ]
     else:
         package = folder / f"{model.stem}-loopml"
         cmd = [sys.executable, "-m", "loopml.cli.main", "serve", str(package), "--port", str(port)]
@@ -129,6 +144,24 @@ def start(kind: str, model: Path, port: int, folder: Path) -> subprocess.Popen[b
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"{kind} did not start")
+
+
+def _deployment_project(folder: Path, model: Path, *, logged: bool) -> Path:
+    """A loopml project with the model registered and deployment ``svc`` (payload logging
+    on or off), made in a subprocess so this process never holds the project open."""
+    project = folder / f"{model.stem}-{'log' if logged else 'nolog'}-project"
+    project.mkdir()
+    (project / "loopml.toml").write_text("[loopml]\n")
+    code = (
+        "import pickle, sys, loopml, loopml.serving as s, numpy as np\n"
+        f"model = pickle.loads(open({str(model)!r}, 'rb').read())\n"
+        "with loopml.start_run():\n"
+        f"    info = loopml.log_model(model, 'model', input_example=np.zeros((2, {FEATURES})))\n"
+        "loopml.register_model(info.uri, 'bench')\n"
+        f"s.create_deployment('svc', 'models:/bench/1', payload_logging={logged})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=project, env=clean_env())
+    return project
 
 
 async def _client(port: int, request: bytes, until: float, latencies: list[float]) -> int:
@@ -183,13 +216,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 s per point instead of 6 s")
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--kinds", help="comma-separated subset, e.g. deploy-nolog,deploy-log")
     args = parser.parse_args()
     seconds = 2.0 if args.quick else 6.0
-    kinds = ["floor", "loopml-nobatch", "loopml"]
+    kinds = ["floor", "loopml-nobatch", "loopml", "deploy-nolog", "deploy-log"]
     if not args.skip_mlflow:
         if not peer_python("mlflow").exists():
             sys.exit("MLflow is missing: run .venv/bin/python benchmarks/setup_peers.py first")
         kinds.insert(0, "mlflow")
+    if args.kinds:
+        kinds = [k for k in kinds if k in args.kinds.split(",")]
     results: dict[tuple[str, str, int], dict[str, float]] = {}
     with fresh_dir("serving") as folder:
         models = train(folder)
@@ -216,12 +252,16 @@ def main() -> None:
     for model_name in models:
         r = {k: results[(model_name, k, 32)] for k in kinds}
         line = [f"{model_name:7}"]
-        if "mlflow" in r:
+        if {"mlflow", "loopml", "loopml-nobatch"} <= set(r):
             line.append(f"no-batch/mlflow {r['loopml-nobatch']['rps'] / r['mlflow']['rps']:.1f}x")
             line.append(f"batch/mlflow {r['loopml']['rps'] / r['mlflow']['rps']:.1f}x")
             line.append(f"p99 batch/mlflow {r['loopml']['p99_ms'] / r['mlflow']['p99_ms']:.2f}")
-        line.append(f"no-batch/floor {r['loopml-nobatch']['rps'] / r['floor']['rps']:.2f}x")
-        line.append(f"batch/floor {r['loopml']['rps'] / r['floor']['rps']:.2f}x")
+        if {"floor", "loopml", "loopml-nobatch"} <= set(r):
+            line.append(f"no-batch/floor {r['loopml-nobatch']['rps'] / r['floor']['rps']:.2f}x")
+            line.append(f"batch/floor {r['loopml']['rps'] / r['floor']['rps']:.2f}x")
+        if {"deploy-log", "deploy-nolog"} <= set(r):
+            cost = 1 - r["deploy-log"]["rps"] / r["deploy-nolog"]["rps"]
+            line.append(f"payload-log cost {cost:.0%}")
         print("  ".join(line))
 
 

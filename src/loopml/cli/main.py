@@ -22,12 +22,14 @@ from loopml.cli import (
     audit,
     data,
     db,
+    deploy,
     experiments,
     gc,
     init,
     models,
     quickstart,
     runs,
+    serve,
     server,
     users,
 )
@@ -131,6 +133,8 @@ app.add_typer(models.app, name="models")
 app.command("gc")(gc.gc_command)
 app.command("quickstart")(quickstart.quickstart_command)
 app.command("server")(server.server_command)
+app.command("serve")(serve.serve_command)
+app.add_typer(deploy.app, name="deploy")
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(audit.app, name="audit")

@@ -15,6 +15,7 @@ from loopml.server.routes import (
     artifacts,
     audit,
     data,
+    deployments,
     experiments,
     metrics,
     objects,
@@ -35,4 +36,5 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     registry.router,
     data.router,
+    deployments.router,
 ]

@@ -125,3 +125,4 @@ OBJECT_REFERENCES: list[tuple[sa.Table, str, str | None]] = [(artifacts, "object
 from loopml.store.metadata import schema_data as _schema_data  # noqa: E402,F401
 from loopml.store.metadata import schema_registry as _schema_registry  # noqa: E402,F401
 from loopml.store.metadata import schema_server as _schema_server  # noqa: E402,F401
+from loopml.store.metadata import schema_serving as _schema_serving  # noqa: E402,F401

@@ -1,0 +1,116 @@
+"""Running a serving app under uvicorn: in the foreground (``loopml serve``) or in a thread.
+
+With ``workers > 1`` each worker process loads the model itself from the spec in
+``LOOPML_SERVING_SPEC``; accepted sockets get ``TCP_NODELAY`` (the server's protocol classes),
+since uvicorn's shared listening socket skips it and keep-alive responses then wait ~40 ms on
+the client's delayed ACK (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from loopml.serving.app import AppOptions, create_app
+from loopml.serving.model import ServedModel, ServingOptions, load_served
+
+__all__ = ["ServeSpec", "app_from_env", "serve", "serve_in_thread"]
+
+SPEC_ENV = "LOOPML_SERVING_SPEC"
+GRACE_S = 30
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """Everything a worker process needs to build the same app as its parent."""
+
+    uri: str
+    name: str | None = None
+    project: str | None = None
+    batching: bool = True
+    max_batch_size: int = 256
+    max_queue: int = 1024
+    method: str | None = None
+    max_body_bytes: int = 16 << 20
+    token: str | None = None
+
+    def options(self) -> ServingOptions:
+        return ServingOptions(self.batching, self.max_batch_size, self.max_queue, self.method)
+
+    def app_options(self) -> AppOptions:
+        return AppOptions(max_body_bytes=self.max_body_bytes, token=self.token)
+
+
+def build_app(spec: ServeSpec, served: ServedModel | None = None) -> Any:
+    if spec.project:
+        from loopml.tracking.context import configure
+
+        configure(Path(spec.project))
+    model = served or load_served(spec.uri, spec.name, spec.options())
+    return create_app([model], spec.app_options())
+
+
+def app_from_env() -> Any:
+    """The app factory a worker process calls (``--workers N``)."""
+    return build_app(ServeSpec(**orjson.loads(os.environ[SPEC_ENV])))
+
+
+def uvicorn_kwargs(host: str, port: int) -> dict[str, Any]:
+    from loopml.server.run import NoDelayHttpTools
+
+    return {
+        "host": host,
+        "port": port,
+        "http": NoDelayHttpTools,
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": GRACE_S,
+    }
+
+
+def serve(spec: ServeSpec, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve in the foreground until SIGINT/SIGTERM."""
+    import uvicorn
+
+    if workers > 1:
+        os.environ[SPEC_ENV] = orjson.dumps(asdict(spec)).decode()
+        uvicorn.run(
+            "loopml.serving.run:app_from_env",
+            factory=True,
+            workers=workers,
+            **uvicorn_kwargs(host, port),
+        )
+        return
+    served = load_served(spec.uri, spec.name, spec.options())
+    served.smoke_test()  # fail before listening, with the model's own error
+    uvicorn.Server(uvicorn.Config(build_app(spec, served), **uvicorn_kwargs(host, port))).run()
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """``app`` on a free port of 127.0.0.1 in a daemon thread; yields its base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(app, lifespan="on", **uvicorn_kwargs("127.0.0.1", 0))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="loopml-serving", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the serving app did not start")
+        time.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=GRACE_S)
