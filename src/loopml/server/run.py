@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -23,6 +21,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from loopml.server.config import ServerConfig
+from loopml.server.threaded import uvicorn_in_thread
 
 CONFIG_ENV = "LOOPML_SERVER_CONFIG"  # how worker processes receive the parent's config
 GRACE_S = 30
@@ -107,22 +106,9 @@ def run_server(config: ServerConfig) -> None:
 @contextmanager
 def serve_in_thread(config: ServerConfig) -> Iterator[str]:
     """A server on a free port of 127.0.0.1 in a daemon thread; yields its base URL."""
-    import uvicorn
-
     from loopml.server.app import create_app
 
     free = ServerConfig(**{**asdict(config), "host": "127.0.0.1", "port": 0})
-    server = uvicorn.Server(_uvicorn_config(free, create_app(free), lifespan="on"))
-    thread = threading.Thread(target=server.run, name="loopml-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the loopml test server did not start")
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=GRACE_S)
+    config_ = _uvicorn_config(free, create_app(free), lifespan="on")
+    with uvicorn_in_thread(config_, name="loopml-server", start_timeout=20, grace_s=GRACE_S) as url:
+        yield url

@@ -9,8 +9,6 @@ the client's delayed ACK (DESIGN.md).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -99,18 +97,8 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     """``app`` on a free port of 127.0.0.1 in a daemon thread; yields its base URL."""
     import uvicorn
 
+    from loopml.server.threaded import uvicorn_in_thread
+
     config = uvicorn.Config(app, lifespan="on", **uvicorn_kwargs("127.0.0.1", 0))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="loopml-serving", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the serving app did not start")
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=GRACE_S)
+    with uvicorn_in_thread(config, name="loopml-serving", grace_s=GRACE_S) as url:
+        yield url
