@@ -6,6 +6,7 @@ Subclass it, implement ``predict(context, inputs)`` and optionally ``load_contex
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +21,17 @@ class PythonModelContext:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class PythonModel:
-    """Base class of plain-Python models; the instance is pickled (cloudpickle) into the package."""
+class PythonModel(ABC):
+    """Base class of plain-Python models; the instance is pickled (cloudpickle) into the package.
+
+    ``predict`` is abstract, so a subclass that forgets it fails when it is created, not later
+    in a serving host.
+    """
 
     def load_context(self, context: PythonModelContext) -> None:
-        """Called once after loading; open artifacts here."""
+        """Called once after loading; open artifacts here (optional: nothing by default)."""
+        return
 
+    @abstractmethod
     def predict(self, context: PythonModelContext, inputs: Any) -> Any:
-        raise NotImplementedError("a PythonModel subclass implements predict(context, inputs)")
+        """Predict for ``inputs`` (checked against the signature before this is called)."""

@@ -112,7 +112,7 @@ class FsspecBackend:
         return iter(())  # uploads go straight to their final key
 
     def remove_temp(self, temp: TempFile) -> None:
-        raise NotImplementedError
+        """Nothing to remove: remote uploads never leave temp files (see ``iter_temp``)."""
 
     def _mtime(self, path: str, info: dict[str, Any]) -> float:
         for key in ("LastModified", "mtime", "updated", "last_modified", "modified", "created"):
