@@ -29,7 +29,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 -q
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/setup_peers.py
