@@ -299,14 +299,15 @@ def _transfer(
     )
 
 
+RefsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Versions or dataset names (default: every version).", show_default=False),
+]
+
+
 @app.command("push")
 def push(
-    refs: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Versions or dataset names (default: every version).", show_default=False
-        ),
-    ] = None,
+    refs: RefsArg = None,
     remote: RemoteOpt = None,
     jobs: JobsOpt = 8,
     json: JsonOpt = False,
@@ -319,12 +320,7 @@ def push(
 
 @app.command("pull")
 def pull(
-    refs: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Versions or dataset names (default: every version).", show_default=False
-        ),
-    ] = None,
+    refs: RefsArg = None,
     remote: RemoteOpt = None,
     jobs: JobsOpt = 8,
     json: JsonOpt = False,
