@@ -1,0 +1,1 @@
+"""Continuous training: triggers, gates, promotion and canary rollout, driven by policies."""

@@ -1,0 +1,1 @@
+"""Monitoring: windows over serving payload logs, drift against the training reference, alerts."""
