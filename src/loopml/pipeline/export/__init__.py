@@ -1,0 +1,1 @@
+"""Exports of a pipeline for teams that already run an orchestrator (Airflow)."""
