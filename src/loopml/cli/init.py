@@ -1,4 +1,8 @@
-"""``loopml init [DIR]``: make a folder a loopml project (``loopml.toml`` + ``.loopml/``)."""
+"""``loopml init [DIR]``: make a folder a loopml project (``loopml.toml`` + ``.loopml/``).
+
+``--template NAME`` also copies a starter project (see :mod:`loopml.cli.templates`), e.g. a
+cached training pipeline with its parameters, search space and tests.
+"""
 
 from __future__ import annotations
 
@@ -80,9 +84,27 @@ def init_command(
         typer.Argument(help="Folder to make a project (created if missing); default: the cwd."),
     ] = None,
     project: ProjectOpt = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Also create a starter project: tabular-classification.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create loopml.toml and .loopml/ in DIR (like `git init`); safe to run again."""
     target = directory or project or global_project(ctx) or Path.cwd()
+    copied: list[Path] = []
+    if template is not None:
+        from loopml.cli.templates import copy_template
+
+        root = target.expanduser()
+        if root.exists() and not root.is_dir():
+            raise InvalidParameterError(f"{str(root)!r} exists and is not a folder")
+        root.mkdir(parents=True, exist_ok=True)
+        copied = copy_template(template, root)
     result = init_project(target)
     out = console()
     if result.created:
@@ -95,3 +117,17 @@ def init_command(
         )
     if result.gitignore_updated:
         out.print(f"  added {STATE_DIR}/ to .gitignore")
+    if copied:
+        _print_template(result.root, template or "", copied)
+
+
+def _print_template(root: Path, name: str, files: list[Path]) -> None:
+    out = console()
+    out.print(f"Created the [bold]{esc(name)}[/] template ({len(files)} files):")
+    for rel in sorted(files):
+        out.print(f"  {esc(rel.as_posix())}")
+    here = Path.cwd().resolve()
+    where = "" if root == here else f"cd {esc(root)} && "
+    out.print("Next:")
+    out.print(f"  {where}loopml pipeline run pipelines/training.py:training --config params.yaml")
+    out.print("  pytest        # the project's own tests")
