@@ -40,7 +40,7 @@ def test_serve_a_package_folder_with_two_workers(project: Path, tmp_path: Path) 
     proc = subprocess.Popen([*cmd, "--workers", "2"], cwd=tmp_path, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150  # a shared, loaded machine starts slowly
         while True:
             try:
                 if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
@@ -64,7 +64,7 @@ def test_serve_a_package_folder_with_two_workers(project: Path, tmp_path: Path) 
 def test_deploy_serve_with_two_workers(project: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from loopml.serving import create_deployment
+    from loopml.serving import create_deployment, update_deployment
 
     rng = np.random.default_rng(2)
     frame = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
@@ -79,7 +79,7 @@ def test_deploy_serve_with_two_workers(project: Path) -> None:
     proc = subprocess.Popen(cmd, cwd=project, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150  # a shared, loaded machine starts slowly
         while True:
             try:
                 if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
@@ -89,11 +89,25 @@ def test_deploy_serve_with_two_workers(project: Path) -> None:
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.2)
         with httpx.Client(base_url=url) as client:
-            started = time.perf_counter()
+            took = []
             for _ in range(20):  # kept alive: without TCP_NODELAY each would wait ~40 ms
+                started = time.perf_counter()
                 r = client.post("/invocations", json={"instances": [[0.1, 0.9]]})
+                took.append(time.perf_counter() - started)
                 assert r.headers["x-loopml-model-version"] == "1"
-            assert (time.perf_counter() - started) / 20 < 0.03
+            assert sorted(took)[10] < 0.03  # the median: a loaded machine adds spikes, not 40 ms
+        # every worker polls the store and switches on its own: fresh connections land on
+        # either worker, and all of them end up on v2 without a failed request
+        with loopml.start_run():
+            info = loopml.log_model(model, "model", input_example=frame[:3])
+        loopml.register_model(info.uri, "churn")
+        update_deployment("svc", model="models:/churn/2")
+        in_a_row, deadline = 0, time.monotonic() + 60
+        while in_a_row < 30:
+            assert time.monotonic() < deadline, "the workers did not all switch to v2"
+            r = httpx.post(f"{url}/invocations", json={"instances": [[0.1, 0.9]]}, timeout=30)
+            assert r.status_code == 200, r.text
+            in_a_row = in_a_row + 1 if r.headers["x-loopml-model-version"] == "2" else 0
     finally:
         proc.terminate()
         proc.wait(timeout=40)

@@ -14,7 +14,7 @@ import pytest
 
 import loopml
 from loopml.serving import create_deployment, deployment_counters, serve_in_thread
-from loopml.serving.deploy_app import build_deployment_app, payload_folder
+from loopml.serving.deploy_app import build_deployment_app
 from loopml.serving.recorder import read_payloads
 
 pd = pytest.importorskip("pandas")
@@ -85,7 +85,7 @@ def test_canary_split_shadow_payloads_and_counters(canary: str, project: Path) -
         assert 'protocol="shadow"' in metrics
     deadline = time.monotonic() + 10
     while True:  # the recorder flushes every 0.2 s
-        table = read_payloads(payload_folder("churn-prod"))
+        table = read_payloads("churn-prod")
         served = [s for s in table.column("shadow").to_pylist() if not s]
         if len(served) == 201 or time.monotonic() > deadline:
             break

@@ -217,7 +217,7 @@ def show_command(
     out = console()
     cfg = record.config
     out.print(f"[bold]{esc(name)}[/] version {record.version} ({esc(record.message or '')})")
-    table = new_table("route", "model", "weight", "requests", "errors", "mean ms")
+    table = new_table("route", "model", "weight", "requests", "errors", "mean ms", "log dropped")
     by_route = {c.route: c for c in counters}
     for route in cfg["routes"]:
         c = by_route.get(route["name"])
@@ -229,11 +229,18 @@ def show_command(
             str(c.requests if c else 0),
             str(c.errors if c else 0),
             mean,
+            str(c.dropped if c else 0),
         )
     for uri in cfg.get("shadows", []):
         c = by_route.get(f"shadow:{uri}")
         table.add_row(
-            "shadow", esc(uri), "copy", str(c.requests if c else 0), str(c.errors if c else 0), "-"
+            "shadow",
+            esc(uri),
+            "copy",
+            str(c.requests if c else 0),
+            str(c.errors if c else 0),
+            "-",
+            str(c.dropped if c else 0),
         )
     out.print(table)
     if cfg.get("sticky_header"):
@@ -279,9 +286,21 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8080,
     workers: WorkersOpt = None,
+    reload_interval: Annotated[
+        float,
+        typer.Option(
+            "--reload-interval",
+            help="Seconds between checks for a new configuration or alias target (0: never).",
+            min=0,
+        ),
+    ] = 1.0,
     project: ProjectOpt = None,
 ) -> None:
-    """Serve a deployment: its routes side by side, traffic split, shadows, payload log."""
+    """Serve a deployment: its routes side by side, traffic split, shadows, payload log.
+
+    A new configuration version (update, promote, rollback) or an alias that moves (e.g.
+    @champion) is loaded, smoke-tested and switched to while serving, without failed requests.
+    """
     use_project(project)
     from loopml.cli._output import err_console
     from loopml.serving.deploy_app import serve_deployment
@@ -292,7 +311,14 @@ def serve_command(
         f"serving deployment [bold]{esc(name)}[/] on [bold]http://{esc(host)}:{port}[/] "
         "(/invocations, /v2). Ctrl-C stops it."
     )
-    serve_deployment(name, host=host, port=port, workers=workers, project=root)
+    serve_deployment(
+        name,
+        host=host,
+        port=port,
+        workers=workers,
+        project=root,
+        reload_interval_s=reload_interval,
+    )
 
 
 @app.command("export")

@@ -52,10 +52,20 @@ def serve_command(
     max_body_mb: Annotated[
         int, typer.Option("--max-body-mb", help="Largest request body, in MiB.", min=1)
     ] = 16,
+    reload_interval: Annotated[
+        float,
+        typer.Option(
+            "--reload-interval",
+            help="Seconds between checks of where an alias (@champion) points (0: never).",
+            min=0,
+        ),
+    ] = 1.0,
     project: ProjectOpt = None,
 ) -> None:
     """Serve a model on /invocations (MLflow) and /v2 (Open Inference Protocol).
 
+    A model named by alias (models:/churn@champion) is followed: when the alias moves, the new
+    version is loaded, smoke-tested and switched to without failed requests.
     Set LOOPML_SERVING_TOKEN to require 'Authorization: Bearer <token>' on prediction routes.
     """
     use_project(project)
@@ -76,6 +86,7 @@ def serve_command(
         method=method,
         max_body_bytes=max_body_mb << 20,
         token=token,
+        reload_interval_s=reload_interval,
     )
     auth = "[green]on[/]" if token else "[yellow]off[/]"
     if host not in _LOOPBACK and not token:

@@ -18,6 +18,7 @@ from loopml.server.responses import OrjsonResponse
 from loopml.server.routes import ROUTERS, health
 from loopml.server.schemas import ErrorEnvelope
 from loopml.server.state import ServerState
+from loopml.serving.mount import deployments_from_env, mount_deployments
 from loopml.store.metadata.idempotency import forget_old_keys
 
 log = logging.getLogger("loopml.server")
@@ -32,7 +33,8 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with serving():  # deployments mounted at /serve/<name>, if any
+            yield
         state.close()
 
     app = FastAPI(
@@ -47,6 +49,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    serving = mount_deployments(app, deployments_from_env())
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware, state=lambda: state)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=config.max_body_bytes)

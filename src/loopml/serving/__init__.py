@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         update_deployment,
     )
     from loopml.serving.model import ServedModel, ServingOptions, load_served
+    from loopml.serving.recorder import read_payloads
     from loopml.serving.run import ServeSpec, serve, serve_in_thread
 
 _DEPLOYMENTS = (
@@ -47,6 +48,7 @@ _LAZY: dict[str, str] = {
     "ServingOptions": "model",
     "create_app": "app",
     "load_served": "model",
+    "read_payloads": "recorder",
     "serve": "run",
     "serve_in_thread": "run",
 }
@@ -67,6 +69,7 @@ __all__ = [
     "list_deployments",
     "load_served",
     "promote_deployment",
+    "read_payloads",
     "rollback_deployment",
     "serve",
     "serve_in_thread",

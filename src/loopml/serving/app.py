@@ -8,12 +8,13 @@ ones; ``predict`` always runs on the batcher's worker thread, never on the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,10 +24,12 @@ from starlette.routing import Route
 
 from loopml.errors import HTTP_STATUS, InvalidParameterError, LoopmlError, NotFoundError
 from loopml.serving import codec
+from loopml.serving.feedback import feedback_route
 from loopml.serving.http import HttpError, check_token, error_response, read_body, request_id
+from loopml.serving.lineup import Endpoint, Event, Generation, Lineup, Observer, ServedRoute, Source
 from loopml.serving.metrics import CONTENT_TYPE, ServingMetrics
 from loopml.serving.model import ServedModel
-from loopml.serving.traffic import Traffic
+from loopml.serving.reload import Reloader, Switch
 
 __all__ = ["AppOptions", "Event", "Observer", "ServedRoute", "create_app"]
 
@@ -42,98 +45,43 @@ class AppOptions:
     name: str | None = None  # the deployment's name, also accepted on /v2/models/{name}
     sticky_header: str | None = None  # A/B: this header's hash picks the route
     max_shadow_tasks: int = 256  # shadow copies in flight; beyond, copies are dropped
-
-
-@dataclass(frozen=True)
-class ServedRoute:
-    """A model version on a named route of a deployment, with its share of traffic."""
-
-    route: str
-    served: ServedModel
-    weight: int = 100
-    uri: str = ""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One answered request (or shadow copy), for payload logs and counters."""
-
-    request_id: str
-    route: str
-    model_uri: str
-    model_version: str
-    status: int
-    latency_ms: float
-    ts_ms: int
-    body: bytes
-    output: bytes | None
-    shadow: bool = False
-
-
-class Observer(Protocol):
-    def observe(self, event: Event) -> None:
-        """Called on the event loop: must only queue, never block."""
-
-    def close(self) -> None:
-        """Called once at shutdown, in a thread: write what is queued."""
-
-
-class _Endpoint:
-    """A route with pre-bound metric children (label look-ups cost more than increments)."""
-
-    def __init__(self, route: ServedRoute, metrics: ServingMetrics) -> None:
-        served = route.served
-        self.route = route
-        self.served = served
-        labels = (served.name, served.version)
-        self.version_header = served.version
-        self.latency = {p: metrics.latency.labels(*labels, p) for p in _PROTOCOLS}
-        self._metrics = metrics
-        self._labels = labels
-        batch_n = metrics.batch_requests.labels(*labels)
-        batch_rows = metrics.batch_rows.labels(*labels)
-
-        def on_batch(n: int, rows: int) -> None:
-            batch_n.observe(n)
-            batch_rows.observe(rows)
-
-        served.on_batch = on_batch
-
-    def count(self, protocol: str, status: int, code: str | None, seconds: float) -> None:
-        self._metrics.requests.labels(*self._labels, protocol, str(status)).inc()
-        if code is not None:
-            self._metrics.errors.labels(*self._labels, protocol, code).inc()
-        self.latency[protocol].observe(seconds)
-
-
-_PROTOCOLS = ("mlflow", "v2", "shadow")
+    reload_interval_s: float = 1.0  # how often a ``source`` is polled for a new lineup
 
 
 def create_app(
-    models: Sequence[ServedModel | ServedRoute],
+    models: Sequence[ServedModel | ServedRoute] | Lineup,
     options: AppOptions | None = None,
     *,
     shadows: Sequence[ServedRoute] = (),
     observer: Observer | None = None,
+    source: Source | None = None,
 ) -> Starlette:
     """An app serving ``models``: plain models (the first answers ``/invocations``; each is on
     ``/v2`` by name) or the weighted routes of a deployment, plus ``shadows`` that get a copy
-    of every request off the request path (their answers are observed, never returned)."""
-    if not models:
-        raise InvalidParameterError("a serving app needs at least one model")
+    of every request off the request path (their answers are observed, never returned).
+
+    With a ``source`` the app polls it and hot-swaps to each new lineup that passes its smoke
+    test (``models`` is then the source's first :class:`Lineup`)."""
     opts = options or AppOptions()
+    if isinstance(models, Lineup):
+        lineup = models
+    else:
+        routes = [
+            m if isinstance(m, ServedRoute) else ServedRoute(m.name, m, 100 if i == 0 else 0)
+            for i, m in enumerate(models)
+        ]
+        lineup = Lineup(routes, list(shadows), opts.sticky_header, opts.token)
+    if not lineup.routes:
+        raise InvalidParameterError("a serving app needs at least one model")
     metrics = ServingMetrics()
-    routes = [
-        m if isinstance(m, ServedRoute) else ServedRoute(m.name, m, 100 if i == 0 else 0)
-        for i, m in enumerate(models)
-    ]
-    endpoints = [_Endpoint(r, metrics) for r in routes]
-    shadow_endpoints = [_Endpoint(r, metrics) for r in shadows]
-    everyone = [*endpoints, *shadow_endpoints]
-    traffic = Traffic(endpoints, [r.weight for r in routes], opts.sticky_header)
+    if observer is not None:
+        metrics.watch_dropped(lambda: float(observer.dropped))
+    switch = Switch(Generation(lineup, metrics))
     shadow_tasks: set[asyncio.Task[None]] = set()
 
-    async def shadow_copy(endpoint: _Endpoint, data: Any, body: bytes, rid: str) -> None:
+    async def shadow_copy(
+        endpoint: Endpoint, data: Any, body: bytes, rid: str, protocol: str, ctype: str
+    ) -> None:
         start = time.perf_counter()
         status, output = 200, None
         try:
@@ -147,32 +95,43 @@ def create_app(
         seconds = time.perf_counter() - start
         endpoint.count("shadow", status, None if status == 200 else "SHADOW_ERROR", seconds)
         if observer is not None:
-            observer.observe(_event(endpoint, rid, status, seconds, body, output, shadow=True))
+            observer.observe(
+                _event(endpoint, rid, status, seconds, protocol, ctype, body, output, True)
+            )
 
-    def start_shadows(data: Any, body: bytes, rid: str) -> None:
-        for endpoint in shadow_endpoints:
+    def start_shadows(
+        gen: Generation, data: Any, body: bytes, rid: str, protocol: str, ctype: str
+    ) -> None:
+        for endpoint in gen.shadow_endpoints:
             if len(shadow_tasks) >= opts.max_shadow_tasks:
                 endpoint.count("shadow", 503, "SHADOW_DROPPED", 0.0)
                 continue
-            task = asyncio.get_running_loop().create_task(shadow_copy(endpoint, data, body, rid))
+            task = asyncio.get_running_loop().create_task(
+                shadow_copy(endpoint, data, body, rid, protocol, ctype)
+            )
             shadow_tasks.add(task)
             task.add_done_callback(shadow_tasks.discard)
 
     async def predict(
         request: Request,
-        endpoint: _Endpoint,
+        gen: Generation,
+        endpoint: Endpoint,
         protocol: str,
-        decode: Callable[[bytes, Request, _Endpoint], Any],
-        encode: Callable[[Any, str, _Endpoint], bytes],
+        decode: Callable[[bytes, Request, Endpoint], Any],
+        encode: Callable[[Any, str, Endpoint], bytes],
     ) -> Response:
         start = time.perf_counter()
-        rid = request_id(request)
-        headers = {"x-request-id": rid, "x-loopml-model-version": endpoint.version_header}
+        hosted = request.scope.get("state", {}).get("request_id")  # mounted in loopml server
+        rid = hosted or request_id(request)
+        headers = {"x-loopml-model-version": endpoint.version_header}
+        if hosted is None:  # else the host's middleware sends the header
+            headers["x-request-id"] = rid
         code: str | None = None
         body = b""
         output: bytes | None = None
+        ctype = request.headers.get("content-type", "")
         try:
-            check_token(request, opts.token)
+            check_token(request, gen.token)
             body = await read_body(request, opts.max_body_bytes)
             served = endpoint.served
             if len(body) <= _INLINE_BYTES:
@@ -181,11 +140,13 @@ def create_app(
             else:
                 data = await asyncio.to_thread(decode, body, request, endpoint)
                 prepared, rows = await asyncio.to_thread(served.prepare, data)
-            if shadow_endpoints:
-                start_shadows(data, body, rid)
+            if gen.shadow_endpoints:
+                start_shadows(gen, data, body, rid, protocol, ctype)
             result = await served.batcher.submit(prepared, rows)
-            output = encode(result, rid, endpoint)
-            response = Response(output, media_type=JSON, headers=headers)
+            answer = encode(result, rid, endpoint)
+            if observer is not None:
+                output = answer if protocol == "mlflow" else codec.encode_predictions(result)
+            response = Response(answer, media_type=JSON, headers=headers)
         except (LoopmlError, HttpError) as exc:
             code = exc.code
             response = error_response(exc, headers)
@@ -198,21 +159,23 @@ def create_app(
         seconds = time.perf_counter() - start
         endpoint.count(protocol, response.status_code, code, seconds)
         if observer is not None:
-            observer.observe(_event(endpoint, rid, response.status_code, seconds, body, output))
+            observer.observe(
+                _event(endpoint, rid, response.status_code, seconds, protocol, ctype, body, output)
+            )
         return response
 
-    def mlflow_decode(body: bytes, request: Request, _e: _Endpoint) -> Any:
+    def mlflow_decode(body: bytes, request: Request, _e: Endpoint) -> Any:
         if request.headers.get("content-type", "").startswith("text/csv"):
             return codec.decode_csv(body)
         return codec.decode_invocations(codec.decode_json(body))
 
-    def mlflow_encode(result: Any, _rid: str, _e: _Endpoint) -> bytes:
+    def mlflow_encode(result: Any, _rid: str, _e: Endpoint) -> bytes:
         return codec.encode_predictions(result)
 
-    def v2_decode(body: bytes, _request: Request, endpoint: _Endpoint) -> Any:
+    def v2_decode(body: bytes, _request: Request, endpoint: Endpoint) -> Any:
         return codec.decode_v2(codec.decode_json(body), endpoint.served.names)
 
-    def v2_encode(result: Any, rid: str, endpoint: _Endpoint) -> bytes:
+    def v2_encode(result: Any, rid: str, endpoint: Endpoint) -> bytes:
         return codec.dumps(
             {
                 "model_name": opts.name or endpoint.served.name,
@@ -223,10 +186,16 @@ def create_app(
         )
 
     async def invocations(request: Request) -> Response:
-        endpoint = traffic.pick(request.headers)
-        return await predict(request, endpoint, "mlflow", mlflow_decode, mlflow_encode)
+        gen = switch.current  # this request's lineup, from start to end
+        gen.active += 1
+        try:
+            endpoint = gen.traffic.pick(request.headers)
+            return await predict(request, gen, endpoint, "mlflow", mlflow_decode, mlflow_encode)
+        finally:
+            gen.active -= 1
 
-    def find(request: Request, route: bool = True) -> _Endpoint:
+    def find(request: Request, gen: Generation, route: bool = True) -> Endpoint:
+        endpoints = gen.endpoints
         name = request.path_params["name"]
         version = request.path_params.get("version")
         found = endpoints if name == opts.name else [e for e in endpoints if e.served.name == name]
@@ -247,43 +216,46 @@ def create_app(
                 )
             return exact[0]
         if route and len(found) == len(endpoints):
-            picked: _Endpoint = traffic.pick(request.headers)
+            picked: Endpoint = gen.traffic.pick(request.headers)
             return picked
         return found[0]
 
     async def v2_infer(request: Request) -> Response:
+        gen = switch.current
+        gen.active += 1
         try:
-            endpoint = find(request)
-        except LoopmlError as exc:
-            return error_response(exc)
-        return await predict(request, endpoint, "v2", v2_decode, v2_encode)
+            try:
+                endpoint = find(request, gen)
+            except LoopmlError as exc:
+                return error_response(exc)
+            return await predict(request, gen, endpoint, "v2", v2_decode, v2_encode)
+        finally:
+            gen.active -= 1
 
     async def v2_model(request: Request) -> Response:
+        gen = switch.current
         try:
-            endpoint = find(request, route=False)
+            endpoint = find(request, gen, route=False)
         except LoopmlError as exc:
             return error_response(exc)
         name = request.path_params["name"]
         versions = sorted(
-            {e.served.version for e in endpoints if name in (opts.name, e.served.name)}
+            {e.served.version for e in gen.endpoints if name in (opts.name, e.served.name)}
         )
         return _json(_v2_metadata(endpoint.served, name, versions))
 
     async def v2_model_ready(request: Request) -> Response:
         try:
-            served = find(request, route=False).served
+            served = find(request, switch.current, route=False).served
         except LoopmlError as exc:
             return error_response(exc)
         return _json({"name": served.name, "ready": served.ready}, 200 if served.ready else 503)
-
-    def all_ready() -> bool:
-        return all(e.served.ready for e in endpoints)
 
     async def live(_: Request) -> Response:
         return _json({"live": True})
 
     async def ready(_: Request) -> Response:
-        ok = all_ready()
+        ok = switch.current.ready
         return _json({"ready": ok}, 200 if ok else 503)
 
     async def server_meta(_: Request) -> Response:
@@ -296,24 +268,33 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        for endpoint in endpoints:
+        first = switch.current
+        for endpoint in first.endpoints:
             if not endpoint.served.ready:
                 await asyncio.to_thread(endpoint.served.smoke_test)
-        for endpoint in shadow_endpoints:  # a broken shadow must not keep the service down
+        for endpoint in first.shadow_endpoints:  # a broken shadow must not keep the service down
             try:
                 await asyncio.to_thread(endpoint.served.smoke_test)
             except Exception as exc:
                 log.warning("shadow %s failed its smoke test: %s", endpoint.route.uri, exc)
+        poller: asyncio.Task[None] | None = None
+        if source is not None and opts.reload_interval_s > 0:
+            reloader = Reloader(source, switch, metrics, interval_s=opts.reload_interval_s)
+            poller = asyncio.get_running_loop().create_task(reloader.run())
         yield
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
         if shadow_tasks:
             await asyncio.wait(list(shadow_tasks), timeout=5)
-        for endpoint in everyone:
-            await endpoint.served.batcher.close()
+        await switch.close()
         if observer is not None:
             await asyncio.to_thread(observer.close)
 
     app_routes = [
         Route("/invocations", invocations, methods=["POST"]),
+        feedback_route(opts),  # labels for monitoring (loopml.serving.feedback)
         Route("/ping", live, methods=["GET"]),
         Route("/health", live, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
@@ -332,31 +313,36 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
-    app.state.models = [e.served for e in everyone]
+    app.state.switch = switch  # ``switch.current.models``: what serves right now
     app.state.metrics = metrics
     return app
 
 
 def _event(
-    endpoint: _Endpoint,
+    endpoint: Endpoint,
     rid: str,
     status: int,
     seconds: float,
+    protocol: str,
+    ctype: str,
     body: bytes,
     output: bytes | None,
     shadow: bool = False,
 ) -> Event:
+    route = endpoint.route
     return Event(
-        request_id=rid,
-        route=endpoint.route.route,
-        model_uri=endpoint.route.uri,
-        model_version=endpoint.served.version,
-        status=status,
-        latency_ms=seconds * 1000,
-        ts_ms=time.time_ns() // 1_000_000,
-        body=body,
-        output=output,
-        shadow=shadow,
+        rid,
+        route.route,
+        route.uri,
+        endpoint.version_header,
+        status,
+        seconds * 1000,
+        time.time_ns() // 1_000_000,
+        shadow,
+        protocol,
+        ctype,
+        body,
+        output,
     )
 
 

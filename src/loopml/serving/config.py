@@ -19,6 +19,11 @@ __all__ = ["Batching", "DeploymentConfig", "Route"]
 _SCHEMES = ("models:/", "runs:/", "obj:")
 
 
+MAX_WORKERS = 256
+MAX_BATCH = 1_000_000
+MAX_QUEUE = 10_000_000
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
@@ -87,10 +92,14 @@ class DeploymentConfig:
             )
         for uri in self.shadows:
             _check_uri(uri)
-        if self.workers < 1:
-            raise InvalidParameterError(f"workers must be at least 1, got {self.workers}")
-        if self.batching.max_batch_size < 1 or self.batching.max_queue < 1:
-            raise InvalidParameterError("max_batch_size and max_queue must be at least 1")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise InvalidParameterError(f"workers must be 1-{MAX_WORKERS}, got {self.workers}")
+        b = self.batching
+        if not (1 <= b.max_batch_size <= MAX_BATCH and 1 <= b.max_queue <= MAX_QUEUE):
+            raise InvalidParameterError(
+                f"max_batch_size must be 1-{MAX_BATCH} and max_queue 1-{MAX_QUEUE}, "
+                f"got {b.max_batch_size} and {b.max_queue}"
+            )
         if self.sticky_header is not None and not _is_header(self.sticky_header):
             raise InvalidParameterError(
                 f"{self.sticky_header!r} is not an HTTP header name", header=self.sticky_header

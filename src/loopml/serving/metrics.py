@@ -3,7 +3,11 @@ as in tests, never collide). Labelled by model version so a canary can be compar
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE", "ServingMetrics"]
 
@@ -50,5 +54,28 @@ class ServingMetrics:
             registry=self.registry,
         )
 
+        self.reloads = Counter(
+            "loopml_serving_reloads",
+            "Hot reloads: ok (switched) or failed (the old lineup kept serving).",
+            ("result",),
+            registry=self.registry,
+        )
+
+    def watch_dropped(self, read: Callable[[], float]) -> None:
+        """Expose ``read()`` as the payload-log drop counter."""
+        self.registry.register(_Dropped(read))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Dropped(Collector):
+    def __init__(self, read: Callable[[], float]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "loopml_serving_payload_dropped",
+            "Payload-log events dropped because the writer could not keep up.",
+            value=self._read(),
+        )

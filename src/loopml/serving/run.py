@@ -1,7 +1,7 @@
 """Running a serving app under uvicorn: in the foreground (``loopml serve``) or in a thread.
 
 With ``workers > 1`` each worker process loads the model itself from the spec in
-``LOOPML_SERVING_SPEC``; accepted sockets get ``TCP_NODELAY`` (the server's protocol classes),
+``LOOPML_SERVING_SPEC`` (and each polls the alias it serves on its own); accepted sockets get ``TCP_NODELAY`` (the server's protocol classes),
 since uvicorn's shared listening socket skips it and keep-alive responses then wait ~40 ms on
 the client's delayed ACK (DESIGN.md).
 """
@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 
 from loopml.serving.app import AppOptions, create_app
-from loopml.serving.model import ServedModel, ServingOptions, load_served
+from loopml.serving.model import ServingOptions, load_served
+from loopml.serving.sources import ModelSource, is_alias
 
 __all__ = ["ServeSpec", "app_from_env", "serve", "serve_in_thread"]
 
@@ -39,20 +40,36 @@ class ServeSpec:
     method: str | None = None
     max_body_bytes: int = 16 << 20
     token: str | None = None
+    reload_interval_s: float = 1.0  # how often an alias (models:/x@champion) is re-checked
 
     def options(self) -> ServingOptions:
         return ServingOptions(self.batching, self.max_batch_size, self.max_queue, self.method)
 
     def app_options(self) -> AppOptions:
-        return AppOptions(max_body_bytes=self.max_body_bytes, token=self.token)
+        return AppOptions(
+            max_body_bytes=self.max_body_bytes,
+            token=self.token,
+            reload_interval_s=self.reload_interval_s,
+        )
 
 
-def build_app(spec: ServeSpec, served: ServedModel | None = None) -> Any:
+def build_app(spec: ServeSpec, *, smoke_test: bool = False) -> Any:
+    """The app for ``spec`` (with ``smoke_test``, tested before it is returned, so a broken
+    model fails before the port opens). A model named by alias is followed: when the alias
+    moves, the new version is loaded, smoke-tested and swapped in while serving."""
     if spec.project:
         from loopml.tracking.context import configure
 
         configure(Path(spec.project))
-    model = served or load_served(spec.uri, spec.name, spec.options())
+    if is_alias(spec.uri):
+        source = ModelSource(spec.uri, spec.name, spec.options(), spec.token)
+        lineup = source.load({})
+        if smoke_test:
+            lineup.routes[0].served.smoke_test()
+        return create_app(lineup, spec.app_options(), source=source)
+    model = load_served(spec.uri, spec.name, spec.options())
+    if smoke_test:
+        model.smoke_test()
     return create_app([model], spec.app_options())
 
 
@@ -87,9 +104,8 @@ def serve(spec: ServeSpec, *, host: str, port: int, workers: int = 1) -> None:
             **uvicorn_kwargs(host, port),
         )
         return
-    served = load_served(spec.uri, spec.name, spec.options())
-    served.smoke_test()  # fail before listening, with the model's own error
-    uvicorn.Server(uvicorn.Config(build_app(spec, served), **uvicorn_kwargs(host, port))).run()
+    app = build_app(spec, smoke_test=True)  # fail before listening, with the model's own error
+    uvicorn.Server(uvicorn.Config(app, **uvicorn_kwargs(host, port))).run()
 
 
 @contextmanager

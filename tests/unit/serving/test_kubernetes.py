@@ -81,3 +81,65 @@ def test_single_route_export_and_image_names(project: Path, tmp_path: Path) -> N
     assert dep["metadata"]["name"] == "svc-one"
     assert image_for("models:/churn@champion") == "churn:champion"
     assert image_for("runs:/abc/model") == "abc:model"
+
+
+# KServe's PredictorSpec is a PodSpec plus these ComponentExtensionSpec fields.
+_KSERVE_EXTENSION = {"minReplicas", "maxReplicas", "canaryTrafficPercent", "scaleTarget"}
+_MODELS = {
+    "Deployment": "V1Deployment",
+    "Service": "V1Service",
+    "HorizontalPodAutoscaler": "V2HorizontalPodAutoscaler",
+}
+
+
+def _round_trip(api: object, doc: dict, model: str) -> None:  # type: ignore[type-arg]
+    """Deserialize into the Kubernetes client's model (required fields and types checked) and
+    back: a misspelled or unknown field is dropped on the way, so the two would differ."""
+    obj = api._ApiClient__deserialize(doc, model)  # type: ignore[attr-defined]
+    assert api.sanitize_for_serialization(obj) == doc, model  # type: ignore[attr-defined]
+
+
+def test_every_export_validates_against_the_kubernetes_api_models(
+    project: Path, tmp_path: Path
+) -> None:
+    import pytest
+
+    kubernetes = pytest.importorskip("kubernetes")
+    from kubernetes.utils import parse_quantity
+
+    from loopml.serving.config import DeploymentConfig, Route
+    from loopml.serving.kubernetes import export_kubernetes
+
+    api = kubernetes.client.ApiClient()
+    configs = {
+        "single": DeploymentConfig.single("models:/churn@champion"),
+        "canary": DeploymentConfig(
+            routes=(Route("main", "models:/churn/6", 90), Route("canary", "models:/churn/7", 10))
+        ),
+        "ab": DeploymentConfig(
+            routes=(Route("a", "models:/churn/6", 50), Route("b", "models:/churn/7", 50)),
+            sticky_header="X-User-Id",
+        ),
+        "shadow": DeploymentConfig.single("models:/churn/6", shadows=("models:/churn/8",)),
+    }
+    seen = set()
+    for name, config in configs.items():
+        out = tmp_path / name
+        for file in export_kubernetes(name, config, out):
+            for doc in _docs(out, file.name):
+                seen.add(doc["kind"])
+                if doc["kind"] == "InferenceService":
+                    predictor = dict(doc["spec"]["predictor"])
+                    percent = predictor.get("canaryTrafficPercent", 100)
+                    assert isinstance(percent, int) and 0 <= percent <= 100
+                    assert set(predictor) - {"containers"} <= _KSERVE_EXTENSION
+                    pod = {k: v for k, v in predictor.items() if k not in _KSERVE_EXTENSION}
+                    _round_trip(api, pod, "V1PodSpec")
+                    _round_trip(api, doc["metadata"], "V1ObjectMeta")
+                    continue
+                _round_trip(api, doc, _MODELS[doc["kind"]])
+                if doc["kind"] == "Deployment":
+                    for c in doc["spec"]["template"]["spec"]["containers"]:
+                        for quantity in c["resources"]["requests"].values():
+                            parse_quantity(quantity)  # raises on a malformed quantity
+    assert seen == {"Deployment", "Service", "HorizontalPodAutoscaler", "InferenceService"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import Field
 
 from loopml.server.deps import READ, WRITE, Principal, server_state
@@ -18,7 +18,7 @@ from loopml.server.responses import ok
 from loopml.server.schemas import Body, Name, Text
 from loopml.server.state import ServerState
 from loopml.serving.config import DeploymentConfig
-from loopml.store.metadata.deployments_base import RouteCounter
+from loopml.store.metadata.deployments_base import PayloadFile, RouteCounter
 from loopml.store.metadata.deployments_sql import SqlDeploymentStore
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -53,10 +53,22 @@ class CounterIn(Body):
     requests: Count
     errors: Count
     latency_ms_sum: Annotated[float, Field(ge=0, le=1e18)]
+    dropped: Count = 0
 
 
 class CountersIn(Body):
     counters: list[CounterIn] = Field(max_length=10_000)
+
+
+Millis = Annotated[int, Field(ge=0, le=2**62)]
+
+
+class PayloadFileIn(Body):
+    object_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    rows: Count
+    min_ts_ms: Millis
+    max_ts_ms: Millis
+    created_ms: Millis
 
 
 class ConfigIn(Body):
@@ -112,8 +124,28 @@ def delete_deployment(name: NamePath, st: State) -> Response:
 @router.post("/{name}/counters", name="deployments.add_counters", dependencies=[WRITE])
 def add_counters(name: NamePath, body: CountersIn, st: State) -> Response:
     counters = [
-        RouteCounter(c.route, c.model_uri, c.requests, c.errors, c.latency_ms_sum)
+        RouteCounter(
+            c.route, c.model_uri, c.requests, c.errors, c.latency_ms_sum, dropped=c.dropped
+        )
         for c in body.counters
     ]
     _deployments(st).add_counters(name, counters)
     return ok({"counters": len(counters)})
+
+
+@router.post("/{name}/payload-files", name="deployments.add_payload_file", dependencies=[WRITE])
+def add_payload_file(name: NamePath, body: PayloadFileIn, st: State) -> Response:
+    f = PayloadFile(body.object_hash, body.rows, body.min_ts_ms, body.max_ts_ms, body.created_ms)
+    _deployments(st).add_payload_file(name, f)
+    return ok(f.to_dict())
+
+
+@router.get("/{name}/payload-files", name="deployments.payload_files", dependencies=[READ])
+def list_payload_files(
+    name: NamePath,
+    st: State,
+    since_ms: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    until_ms: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> Response:
+    files = _deployments(st).list_payload_files(name, since_ms, until_ms)
+    return ok({"files": [f.to_dict() for f in files]})

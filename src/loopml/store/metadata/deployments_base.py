@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DeploymentRecord", "DeploymentStore", "RouteCounter"]
+__all__ = ["DeploymentRecord", "DeploymentStore", "PayloadFile", "RouteCounter"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class RouteCounter:
     latency_ms_sum: float = 0.0
     updated_ms: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    dropped: int = 0  # payload-log events lost because the writer's queue was full
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,29 @@ class RouteCounter:
             "errors": self.errors,
             "latency_ms_sum": self.latency_ms_sum,
             "updated_ms": self.updated_ms,
+            "dropped": self.dropped,
+        }
+
+
+@dataclass(frozen=True)
+class PayloadFile:
+    """One Parquet object of a deployment's payload log: a flushed batch of requests whose
+    ``ts_ms`` lie in ``[min_ts_ms, max_ts_ms]``. Readers find files by time through this index
+    instead of listing the object store."""
+
+    object_hash: str
+    rows: int
+    min_ts_ms: int
+    max_ts_ms: int
+    created_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "object_hash": self.object_hash,
+            "rows": self.rows,
+            "min_ts_ms": self.min_ts_ms,
+            "max_ts_ms": self.max_ts_ms,
+            "created_ms": self.created_ms,
         }
 
 
@@ -95,3 +119,15 @@ class DeploymentStore(ABC):
 
     @abstractmethod
     def get_counters(self, name: str) -> list[RouteCounter]: ...
+
+    @abstractmethod
+    def add_payload_file(self, deployment: str, f: PayloadFile) -> None:
+        """Index a payload-log object (already in the object store); adding the same object
+        twice is a no-op, so a retried flush never duplicates rows."""
+
+    @abstractmethod
+    def list_payload_files(
+        self, deployment: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[PayloadFile]:
+        """The files that may hold rows with ``since_ms <= ts_ms < until_ms`` (either bound
+        open when ``None``), oldest first."""

@@ -7,7 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from loopml.store.metadata._http import HttpClient
-from loopml.store.metadata.deployments_base import DeploymentRecord, DeploymentStore, RouteCounter
+from loopml.store.metadata.deployments_base import (
+    DeploymentRecord,
+    DeploymentStore,
+    PayloadFile,
+    RouteCounter,
+)
 
 __all__ = ["RestDeploymentStore"]
 
@@ -78,6 +83,27 @@ class RestDeploymentStore(DeploymentStore):
                 c["errors"],
                 c["latency_ms_sum"],
                 c["updated_ms"],
+                dropped=c.get("dropped", 0),
             )
             for c in self.http.json("GET", _path(name))["counters"]
+        ]
+
+    def add_payload_file(self, deployment: str, f: PayloadFile) -> None:
+        # adding the same object twice is a no-op, so a lost answer may be retried
+        self.http.json(
+            "POST", f"{_path(deployment)}/payload-files", json=f.to_dict(), idempotent=True
+        )
+
+    def list_payload_files(
+        self, deployment: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[PayloadFile]:
+        params = {
+            k: v for k, v in (("since_ms", since_ms), ("until_ms", until_ms)) if v is not None
+        }
+        body = self.http.json("GET", f"{_path(deployment)}/payload-files", params=params)
+        return [
+            PayloadFile(
+                f["object_hash"], f["rows"], f["min_ts_ms"], f["max_ts_ms"], f["created_ms"]
+            )
+            for f in body["files"]
         ]

@@ -17,7 +17,12 @@ from sqlalchemy.engine import Connection, Engine
 from loopml.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
 from loopml.store.metadata import schema_serving as s
 from loopml.store.metadata.audit_sql import SqlAuditLog
-from loopml.store.metadata.deployments_base import DeploymentRecord, DeploymentStore, RouteCounter
+from loopml.store.metadata.deployments_base import (
+    DeploymentRecord,
+    DeploymentStore,
+    PayloadFile,
+    RouteCounter,
+)
 from loopml.store.metadata.engine import retrying, write_transaction
 
 __all__ = ["SqlDeploymentStore"]
@@ -117,6 +122,9 @@ class SqlDeploymentStore(DeploymentStore):
             _current(conn, name)
             for table in (s.deployment_counters, s.deployment_versions, s.deployments):
                 conn.execute(table.delete().where(table.c.name == name))
+            # the log's objects become garbage for `loopml gc` once no index row pins them
+            pf = s.payload_files
+            conn.execute(pf.delete().where(pf.c.deployment == name))
 
         self._write(op)
         if self._audit is not None:
@@ -138,6 +146,7 @@ class SqlDeploymentStore(DeploymentStore):
                         requests=c.c.requests + counter.requests,
                         errors=c.c.errors + counter.errors,
                         latency_ms_sum=c.c.latency_ms_sum + counter.latency_ms_sum,
+                        dropped=c.c.dropped + counter.dropped,
                         updated_ms=now,
                     )
                 )
@@ -150,6 +159,7 @@ class SqlDeploymentStore(DeploymentStore):
                             requests=counter.requests,
                             errors=counter.errors,
                             latency_ms_sum=counter.latency_ms_sum,
+                            dropped=counter.dropped,
                             updated_ms=now,
                         )
                     )
@@ -162,8 +172,47 @@ class SqlDeploymentStore(DeploymentStore):
         return self._read(
             lambda conn: [
                 RouteCounter(
-                    r.route, r.model_uri, r.requests, r.errors, r.latency_ms_sum, r.updated_ms
+                    r.route,
+                    r.model_uri,
+                    r.requests,
+                    r.errors,
+                    r.latency_ms_sum,
+                    r.updated_ms,
+                    dropped=r.dropped,
                 )
+                for r in conn.execute(q)
+            ]
+        )
+
+    def add_payload_file(self, deployment: str, f: PayloadFile) -> None:
+        _check_payload_file(f)
+        pf = s.payload_files
+
+        def op(conn: Connection) -> None:
+            _current(conn, deployment)
+            found = conn.execute(
+                sa.select(pf.c.rows).where(
+                    pf.c.deployment == deployment, pf.c.object_hash == f.object_hash
+                )
+            ).first()
+            if found is None:
+                conn.execute(pf.insert().values(deployment=deployment, **f.to_dict()))
+
+        self._write(op)
+
+    def list_payload_files(
+        self, deployment: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[PayloadFile]:
+        pf = s.payload_files
+        q = sa.select(pf).where(pf.c.deployment == deployment)
+        if since_ms is not None:
+            q = q.where(pf.c.max_ts_ms >= since_ms)
+        if until_ms is not None:
+            q = q.where(pf.c.min_ts_ms < until_ms)
+        q = q.order_by(pf.c.min_ts_ms, pf.c.object_hash)
+        return self._read(
+            lambda conn: [
+                PayloadFile(r.object_hash, r.rows, r.min_ts_ms, r.max_ts_ms, r.created_ms)
                 for r in conn.execute(q)
             ]
         )
@@ -194,6 +243,19 @@ def _check_name(name: str) -> None:
         raise InvalidParameterError(
             f"a deployment name is 1-{MAX_NAME} letters, digits, '-', '_' or '.'; got {name!r}",
             name=name,
+        )
+
+
+def _check_payload_file(f: PayloadFile) -> None:
+    digest = f.object_hash
+    if len(digest) != 64 or not all(ch in "0123456789abcdef" for ch in digest):
+        raise InvalidParameterError(
+            f"a payload file's object_hash is 64 lowercase hex digits, got {digest!r}"
+        )
+    if f.rows < 0 or f.min_ts_ms > f.max_ts_ms:
+        raise InvalidParameterError(
+            f"a payload file needs rows >= 0 and min_ts_ms <= max_ts_ms, got rows={f.rows}, "
+            f"min_ts_ms={f.min_ts_ms}, max_ts_ms={f.max_ts_ms}"
         )
 
 
