@@ -87,7 +87,13 @@ def _quantile_grid(n: int, m: int) -> tuple[Array, Array, Array]:
     In units of ``1/(n*m)`` the breakpoints are ``{i*m} | {j*n}``; on the step ending at ``U``
     the quantile functions take the values at indices ``ceil(U/m) - 1`` and ``ceil(U/n) - 1``.
     """
-    grid = np.union1d(np.arange(1, n + 1, dtype=np.int64) * m, np.arange(1, m + 1) * n)
+    # Two sorted runs: one sort + a neighbour mask, not ``np.union1d`` (its unique() is ~20x
+    # slower on a million-point grid under numpy 2).
+    grid = np.concatenate(
+        [np.arange(1, n + 1, dtype=np.int64) * m, np.arange(1, m + 1, dtype=np.int64) * n]
+    )
+    grid.sort()
+    grid = grid[np.concatenate(([True], grid[1:] != grid[:-1]))]
     index_a = (grid + (m - 1)) // m - 1
     index_b = (grid + (n - 1)) // n - 1
     widths = np.diff(grid, prepend=0) / (n * m)
