@@ -15,6 +15,11 @@ from loopml.errors import LoopmlError
 if TYPE_CHECKING:
     from loopml.data.provenance import log_input
     from loopml.models import PythonModel, load_model, log_model
+    from loopml.pipeline.definition import pipeline
+    from loopml.pipeline.register import register_if
+    from loopml.pipeline.runner import run_pipeline
+    from loopml.pipeline.steps import step
+    from loopml.pipeline.tune import tune
     from loopml.registry import (
         approve_promotion,
         delete_alias,
@@ -104,6 +109,15 @@ _LAZY.update(dict.fromkeys(("PythonModel", "load_model", "log_model"), "loopml.m
 _SUBMODULES = {"sklearn", "errors", "uris", "config", "tracking", "store", "data"}
 _SUBMODULES.add("registry")
 _SUBMODULES.add("models")
+_SUBMODULES.add("monitoring")
+_LAZY.update(
+    {
+        "step": "loopml.pipeline.steps",
+        "pipeline": "loopml.pipeline.definition",
+        "register_if": "loopml.pipeline.register",
+        "run_pipeline": "loopml.pipeline.runner",
+    }
+)
 
 __all__ = [
     "ActiveRun",
@@ -151,6 +165,9 @@ __all__ += [  # the registry's names (loopml.registry)
 
 
 __all__ += ["PythonModel", "load_model", "log_model"]  # loopml.models
+__all__ += ["pipeline", "register_if", "run_pipeline", "step"]  # loopml.pipeline
+__all__ += ["tune"]  # loopml.pipeline.tune
+_LAZY["tune"] = "loopml.pipeline.tune"
 
 
 def __getattr__(name: str) -> Any:

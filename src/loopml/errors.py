@@ -15,7 +15,9 @@ PERMISSION_DENIED      403     the caller's role does not allow the operation
 UNAUTHENTICATED        401     no or a bad token
 CORRUPT_OBJECT         500     stored bytes do not match their content hash
 STORE_UNAVAILABLE      503     the database or object store cannot be reached
+EXECUTOR_UNAVAILABLE   503     a compute cluster (Ray) cannot be reached
 DATA_VALIDATION_FAILED 422     data breaks its schema or checks
+STEP_FAILED            422     a pipeline step raised, timed out or returned a bad output
 INTERNAL_ERROR         500     a bug in loopml: please report it
 =====================  ======  ===========================================================
 """
@@ -29,11 +31,13 @@ __all__ = [
     "AlreadyExistsError",
     "CorruptObjectError",
     "DataValidationError",
+    "ExecutorUnavailableError",
     "InvalidParameterError",
     "InvalidStateError",
     "LoopmlError",
     "NotFoundError",
     "PermissionDeniedError",
+    "StepFailedError",
     "StoreUnavailableError",
     "UnauthenticatedError",
     "error_from_code",
@@ -93,6 +97,18 @@ class DataValidationError(LoopmlError):
     code = "DATA_VALIDATION_FAILED"
 
 
+class ExecutorUnavailableError(LoopmlError):
+    """A compute cluster (Ray) cannot be reached; ``details["address"]`` names it."""
+
+    code = "EXECUTOR_UNAVAILABLE"
+
+
+class StepFailedError(LoopmlError):
+    """A pipeline step failed; ``details["step"]`` names it."""
+
+    code = "STEP_FAILED"
+
+
 HTTP_STATUS: dict[str, int] = {
     "INVALID_PARAMETER": 400,
     "UNAUTHENTICATED": 401,
@@ -101,9 +117,11 @@ HTTP_STATUS: dict[str, int] = {
     "ALREADY_EXISTS": 409,
     "INVALID_STATE": 409,
     "DATA_VALIDATION_FAILED": 422,
+    "STEP_FAILED": 422,
     "INTERNAL_ERROR": 500,
     "CORRUPT_OBJECT": 500,
     "STORE_UNAVAILABLE": 503,
+    "EXECUTOR_UNAVAILABLE": 503,
 }
 
 _BY_CODE: dict[str, type[LoopmlError]] = {
@@ -119,6 +137,8 @@ _BY_CODE: dict[str, type[LoopmlError]] = {
         CorruptObjectError,
         StoreUnavailableError,
         DataValidationError,
+        StepFailedError,
+        ExecutorUnavailableError,
     )
 }
 

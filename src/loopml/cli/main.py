@@ -18,19 +18,25 @@ from typer.core import TyperGroup
 
 from loopml._version import __version__
 from loopml.cli import (
+    alerts,
     artifacts,
     audit,
+    ct,
     data,
     db,
     deploy,
     experiments,
     gc,
     init,
+    lineage,
     models,
+    monitor,
+    pipeline,
     quickstart,
     runs,
     serve,
     server,
+    tune,
     users,
 )
 from loopml.cli._common import ProjectOpt, use_project
@@ -135,9 +141,15 @@ app.command("quickstart")(quickstart.quickstart_command)
 app.command("server")(server.server_command)
 app.command("serve")(serve.serve_command)
 app.add_typer(deploy.app, name="deploy")
+app.add_typer(ct.app, name="ct")
+app.add_typer(monitor.app, name="monitor")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(audit.app, name="audit")
+app.add_typer(pipeline.app, name="pipeline")
+app.command("lineage")(lineage.lineage_command)
+app.command("tune")(tune.tune_command)
 
 
 def run() -> None:

@@ -14,11 +14,14 @@ from fastapi import APIRouter
 from loopml.server.routes import (
     artifacts,
     audit,
+    ct,
     data,
     deployments,
     experiments,
     metrics,
+    monitoring,
     objects,
+    pipelines,
     registry,
     runs,
     search,
@@ -37,4 +40,7 @@ ROUTERS: list[APIRouter] = [
     registry.router,
     data.router,
     deployments.router,
+    pipelines.router,
+    ct.router,
+    monitoring.router,
 ]

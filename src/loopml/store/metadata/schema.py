@@ -122,7 +122,10 @@ artifacts = sa.Table(
 # Tables whose ``object_hash`` column pins objects against garbage collection. Later packages
 # (datasets, model versions, step outputs) append theirs so ``loopml gc`` sees every reference.
 OBJECT_REFERENCES: list[tuple[sa.Table, str, str | None]] = [(artifacts, "object_hash", "kind")]
+from loopml.store.metadata import schema_ct as _schema_ct  # noqa: E402,F401
 from loopml.store.metadata import schema_data as _schema_data  # noqa: E402,F401
+from loopml.store.metadata import schema_monitoring as _schema_monitoring  # noqa: E402,F401
+from loopml.store.metadata import schema_pipeline as _schema_pipeline  # noqa: E402,F401
 from loopml.store.metadata import schema_registry as _schema_registry  # noqa: E402,F401
 from loopml.store.metadata import schema_server as _schema_server  # noqa: E402,F401
 from loopml.store.metadata import schema_serving as _schema_serving  # noqa: E402,F401
