@@ -1,289 +1,31 @@
-"""``loopml quickstart``: a demo project with real runs to explore in five minutes.
+"""``loopml quickstart``: the whole MLOps loop on a demo project, start to finish, in minutes.
 
-It trains a few scikit-learn classifiers on the bundled breast-cancer data (no download) and
-logs each as a run of experiment ``quickstart``: params, per-iteration metric curves, test
-metrics, a predictions table, a ROC curve figure, the classification report and tags. Running it
-again adds runs. The whole thing takes a few seconds on a laptop.
+First a tour of experiment tracking: six scikit-learn classifiers on the bundled breast-cancer
+data, logged as runs of experiment ``quickstart`` (running it again adds runs). Then the loop
+on a synthetic customer-churn table: a versioned dataset, a pipeline that trains, evaluates and
+registers, a champion served in the background, client traffic, a shift in the customers that
+monitoring catches, and the continuous-training controller retraining, gating, rolling out a
+canary and promoting it while traffic keeps flowing. Nothing to download, no server to start.
 """
 
 from __future__ import annotations
 
 import math
 import shlex
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from loopml.cli._common import ProjectOpt, global_project
-from loopml.cli._output import console, esc, is_terminal, new_table
+from loopml.cli._output import console, esc
 from loopml.cli.init import init_project
+from loopml.cli.quickstart_runs import Tour, Trained
 from loopml.errors import InvalidStateError
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
 
 EXPERIMENT = "quickstart"
 MODEL_NAME = "quickstart-classifier"
 DEFAULT_DIR = Path("demo-project")
-SEED = 42
-TEST_SIZE = 0.25
-
-
-@dataclass
-class Spec:
-    """One model to train: its run name, family, params and how to build it."""
-
-    run_name: str
-    model: str
-    params: dict[str, Any]
-    build: Callable[[], Any]
-    description: str
-
-
-@dataclass
-class Trained:
-    run_id: str
-    run_name: str
-    model: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-def _specs() -> list[Spec]:
-    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    specs: list[Spec] = []
-    for c in (0.01, 0.1, 1.0):
-        specs.append(
-            Spec(
-                f"logreg-C{c:g}",
-                "logistic_regression",
-                {"C": c, "max_iter": 5000, "scaler": "standard"},
-                partial(make_pipeline, StandardScaler(), LogisticRegression(C=c, max_iter=5000)),
-                f"Standardised logistic regression, inverse regularisation C={c:g}",
-            )
-        )
-    for depth in (3, 8):
-        specs.append(
-            Spec(
-                f"random-forest-depth{depth}",
-                "random_forest",
-                {"n_estimators": 100, "max_depth": depth},
-                partial(
-                    RandomForestClassifier,
-                    n_estimators=100,
-                    max_depth=depth,
-                    random_state=SEED,
-                    n_jobs=1,
-                ),
-                f"Random forest of 100 trees of depth <= {depth}",
-            )
-        )
-    specs.append(
-        Spec(
-            "gradient-boosting",
-            "gradient_boosting",
-            {"n_estimators": 150, "learning_rate": 0.1, "max_depth": 3},
-            partial(
-                GradientBoostingClassifier,
-                n_estimators=150,
-                learning_rate=0.1,
-                max_depth=3,
-                random_state=SEED,
-            ),
-            "Gradient-boosted trees, 150 stages",
-        )
-    )
-    return specs
-
-
-def _curves(model: Any, spec: Spec, x_test: Any, y_test: Any) -> dict[str, Any]:
-    """Metric curves per training step where the model has steps (trees, boosting stages)."""
-    import numpy as np
-    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
-
-    curves: dict[str, Any] = {}
-    if spec.model == "gradient_boosting":
-        proba = [p[:, 1] for p in model.staged_predict_proba(x_test)]
-        curves["train_loss"] = np.asarray(model.train_score_, dtype=float)
-        curves["test_loss"] = np.array([log_loss(y_test, p, labels=[0, 1]) for p in proba])
-    elif spec.model == "random_forest":
-        x = np.asarray(x_test)
-        per_tree = np.array([tree.predict_proba(x)[:, 1] for tree in model.estimators_])
-        proba = list(np.cumsum(per_tree, axis=0) / np.arange(1, len(per_tree) + 1)[:, None])
-    else:
-        return curves
-    curves["test_accuracy"] = np.array([accuracy_score(y_test, p >= 0.5) for p in proba])
-    curves["test_auc"] = np.array([roc_auc_score(y_test, p) for p in proba])
-    return curves
-
-
-def _roc_figure(y_test: Any, proba: Any, title: str, auc: float) -> Any:
-    from matplotlib.figure import Figure
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(y_test, proba)
-    fig = Figure(figsize=(4.5, 4.0), dpi=100)
-    ax = fig.subplots()
-    ax.plot(fpr, tpr, lw=2, label=f"AUC = {auc:.4f}")
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(f"ROC: {title}")
-    ax.legend(loc="lower right")
-    return fig
-
-
-def _train_one(spec: Spec, data: dict[str, Any], plots: bool, dataset: Any = None) -> Trained:
-    import numpy as np
-    import pandas as pd
-    from sklearn.metrics import (
-        accuracy_score,
-        classification_report,
-        f1_score,
-        log_loss,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    import loopml
-
-    x_train, x_test, y_train, y_test = (
-        data["x_train"],
-        data["x_test"],
-        data["y_train"],
-        data["y_test"],
-    )
-    with loopml.start_run(
-        run_name=spec.run_name,
-        description=spec.description,
-        tags={
-            "model": spec.model,
-            "dataset": "sklearn.datasets.load_breast_cancer",
-            "created_by": "loopml quickstart",
-        },
-    ) as run:
-        loopml.log_params(
-            {
-                "model": spec.model,
-                **spec.params,
-                "seed": SEED,
-                "test_size": TEST_SIZE,
-                "n_train": len(x_train),
-                "n_test": len(x_test),
-                "n_features": x_train.shape[1],
-            }
-        )
-        if dataset is not None:
-            loopml.log_input(dataset, context="training")
-        started = time.perf_counter()
-        model = spec.build()
-        model.fit(x_train, y_train)
-        seconds = time.perf_counter() - started
-
-        proba = model.predict_proba(x_test)[:, 1]
-        pred = (proba >= 0.5).astype(int)
-        metrics = {
-            "test_accuracy": float(accuracy_score(y_test, pred)),
-            "test_auc": float(roc_auc_score(y_test, proba)),
-            "test_f1": float(f1_score(y_test, pred)),
-            "test_precision": float(precision_score(y_test, pred)),
-            "test_recall": float(recall_score(y_test, pred)),
-            "test_loss": float(log_loss(y_test, proba, labels=[0, 1])),
-            "fit_seconds": seconds,
-        }
-        curves = _curves(model, spec, x_test, y_test)
-        last_step = max((len(v) for v in curves.values()), default=0)
-        for key, values in curves.items():
-            loopml.log_batch(key, values, np.arange(1, len(values) + 1))
-        loopml.log_metrics({k: v for k, v in metrics.items() if k not in curves}, step=last_step)
-        if spec.model == "logistic_regression":
-            loopml.log_metric("n_iter", int(np.max(model[-1].n_iter_)))
-
-        loopml.log_table(
-            pd.DataFrame(
-                {
-                    "row": np.asarray(x_test.index),
-                    "y_true": np.asarray(y_test),
-                    "y_pred": pred,
-                    "p_benign": proba,
-                }
-            ),
-            "predictions",
-        )
-        loopml.log_dict(
-            classification_report(
-                y_test, pred, target_names=[str(n) for n in data["target_names"]], output_dict=True
-            ),
-            "classification_report.json",
-        )
-        loopml.log_model(model, "model", input_example=x_test.head(5))
-        if plots:
-            loopml.log_figure(
-                _roc_figure(y_test, proba, spec.run_name, metrics["test_auc"]), "roc_curve.png"
-            )
-        return Trained(run.run_id, spec.run_name, spec.model, metrics, seconds)
-
-
-def _load_data() -> dict[str, Any]:
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_breast_cancer(as_frame=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        bunch.data, bunch.target, test_size=TEST_SIZE, random_state=SEED, stratify=bunch.target
-    )
-    return {
-        "x_train": x_train,
-        "x_test": x_test,
-        "y_train": y_train,
-        "y_test": y_test,
-        "target_names": bunch.target_names,
-    }
-
-
-def _have_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[tuple[Progress, Any]]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(),
-        disable=not is_terminal(),
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("training", total=total)
-        yield progress, task
 
 
 def quickstart_command(
@@ -294,9 +36,23 @@ def quickstart_command(
             "--dir", "-d", help="Project folder to create or reuse.", show_default="demo-project"
         ),
     ] = None,
+    short: Annotated[
+        bool,
+        typer.Option(
+            "--short",
+            help="A smaller loop (less data and traffic, a lower canary bar), as the tests run it.",
+        ),
+    ] = False,
+    loop_: Annotated[
+        bool,
+        typer.Option(
+            "--loop/--no-loop",
+            help="Run the serving, monitoring and continuous-training loop after the tour.",
+        ),
+    ] = True,
     project: ProjectOpt = None,
 ) -> None:
-    """Create a demo project and log a handful of real training runs to explore."""
+    """Create a demo project and run the whole loop: runs, pipeline, serving, drift, retraining."""
     try:
         import sklearn  # noqa: F401
     except ImportError:
@@ -305,6 +61,8 @@ def quickstart_command(
             "pip install 'loopml[sklearn,plots]'"
         ) from None
     import loopml
+    from loopml.cli import quickstart_runs
+    from loopml.cli.quickstart_stages import Stages
 
     target = directory or project or global_project(ctx) or DEFAULT_DIR
     out = console()
@@ -315,71 +73,41 @@ def quickstart_command(
         f"{'Created' if init.created else 'Using'} project [bold]{esc(init.root)}[/]; "
         f"logging to experiment [bold]{EXPERIMENT}[/]"
     )
-    plots = _have_matplotlib()
+    plots = quickstart_runs.have_matplotlib()
     if not plots:
         out.print(
             "[yellow]note:[/] matplotlib is not installed, so no ROC figures: "
             "pip install 'loopml[plots]'"
         )
-
-    from loopml.cli import quickstart_loop as loop
-
-    started = time.perf_counter()
-    data = _load_data()
-    dataset = loop.version_training_data(init.root, data)
-    out.print(f"  [green]✓[/] training data versioned as data:/{dataset.name}/{dataset.version}")
-    specs = _specs()
-    trained: list[Trained] = []
-    with _progress(len(specs)) as (progress, task):
-        for spec in specs:
-            progress.update(task, description=f"training {spec.run_name}")
-            result = _train_one(spec, data, plots, dataset)
-            trained.append(result)
-            progress.advance(task)
-            out.print(
-                f"  [green]✓[/] {esc(result.run_name):<24} auc {result.metrics['test_auc']:.4f}  "
-                f"accuracy {result.metrics['test_accuracy']:.4f}  fit {result.seconds:.2f}s  "
-                f"[dim]{result.run_id}[/]"
-            )
-    loopml.flush()
-    best = max(trained, key=lambda t: (t.metrics["test_auc"], -t.metrics["test_loss"]))
-    model_uri, version = loop.register_best(best.run_id)
-    champion = loopml.load_model(model_uri)
-    champion.predict(data["x_test"].head(5))
-    out.print(f"  [green]✓[/] {esc(best.run_name)} registered as {MODEL_NAME} v{version} @champion")
-    schema_path, drift_path, drifted, anomalies = loop.check_new_batch(init.root, data)
-    out.print(
-        f"  [green]✓[/] a shifted new batch: {anomalies} schema anomalies, "
-        f"{len(drifted)} drifted columns ({esc(', '.join(drifted))}); report: {esc(drift_path)}"
-    )
-    elapsed = time.perf_counter() - started
-    _print_summary(trained, target, elapsed)
-    _print_loop_steps(target, model_uri, drift_path, schema_path)
-
-
-def _print_summary(trained: list[Trained], target: Path, elapsed: float) -> None:
-    out = console()
-    ranked = sorted(trained, key=lambda t: (-t.metrics["test_auc"], t.metrics["test_loss"]))
-    table = new_table(
-        "#",
-        "run id",
-        "name",
-        "test_auc",
-        "test_accuracy",
-        "test_f1",
-        title=f"{len(trained)} runs logged in {elapsed:.1f}s, ranked by test AUC",
-    )
-    for i, t in enumerate(ranked, 1):
-        table.add_row(
-            str(i),
-            t.run_id,
-            esc(t.run_name),
-            f"{t.metrics['test_auc']:.4f}",
-            f"{t.metrics['test_accuracy']:.4f}",
-            f"{t.metrics['test_f1']:.4f}",
+    stages = Stages()
+    with stages.stage("experiment tracking") as stage:
+        tour = quickstart_runs.run_tour(init.root, plots)
+        best = tour.ranked[0]
+        stage.done(
+            f"{len(tour.trained)} runs; best {best.run_name} (AUC "
+            f"{best.metrics['test_auc']:.4f}) registered as {MODEL_NAME} v{tour.version}"
         )
-    out.print(table)
+    outcome = None
+    if loop_:
+        from loopml.cli.quickstart_demo import run_loop
+        from loopml.cli.quickstart_project import FULL, SHORT
 
+        outcome = run_loop(init.root, stages, SHORT if short else FULL)
+    stages.summary()
+    if outcome is not None:
+        outcome.print_timing()
+    _print_summary(tour, target)
+    _print_loop_steps(target, tour)
+    if outcome is not None:
+        outcome.print_next(target)
+        if outcome.failed:
+            raise typer.Exit(1)
+
+
+def _print_summary(tour: Tour, target: Path) -> None:
+    out = console()
+    ranked = tour.ranked
+    trained = tour.trained
     c = shlex.quote(str(target))
     best = ranked[0]
     by_family: dict[str, Trained] = {}
@@ -413,8 +141,9 @@ def _print_summary(trained: list[Trained], target: Path, elapsed: float) -> None
     )
 
 
-def _print_loop_steps(target: Path, model_uri: str, drift_path: Path, schema_path: Path) -> None:
+def _print_loop_steps(target: Path, tour: Tour) -> None:
     out = console()
+    model_uri, drift_path, schema_path = tour.model_uri, tour.drift_path, tour.schema_path
     c = shlex.quote(str(target))
     steps = [
         ("the registered model and where it came from", f"loopml models show -C {c} {MODEL_NAME}"),
@@ -424,7 +153,7 @@ def _print_loop_steps(target: Path, model_uri: str, drift_path: Path, schema_pat
         ("the drift report of the shifted batch", f"open {shlex.quote(str(drift_path))}"),
         ("the schema to edit and validate with", f"{shlex.quote(str(schema_path))}"),
     ]
-    out.print("\n[bold]The loop so far[/]")
+    out.print("\n[bold]The tour's model, its data and a drift report[/]")
     for label, command in steps:
         if label:
             out.print(f"  [dim]# {label}[/]")

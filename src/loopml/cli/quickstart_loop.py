@@ -1,9 +1,9 @@
-"""The rest of the loop in ``loopml quickstart``: data version, model packages, registry, drift.
+"""Around the tracking tour of ``loopml quickstart``: data version, registry, schema, drift.
 
-Training alone shows tracking; these steps show what happens around it. The training table is
-versioned and every run records it as its input; each model is packaged; the best becomes
-version N of a registered model with the ``champion`` alias; and a shifted "new batch" is checked
-against a schema inferred from the training data and for drift, with an HTML report to open.
+The tour's training table is versioned and every run records it as its input; the best run
+becomes version N of ``quickstart-classifier`` with the ``champion`` alias; and a shifted "new
+batch" is checked against a schema inferred from the training data and for drift, with an HTML
+report to open. The live loop (serving, monitoring, retraining) follows in quickstart_demo.py.
 """
 
 from __future__ import annotations
