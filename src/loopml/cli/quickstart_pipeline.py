@@ -137,4 +137,10 @@ def training(
         seed=seed,
     )
     metrics = evaluate(model, test_df)
-    register_if(model, name=model_name, metrics=metrics, gate=f"metrics['auc'] >= {min_auc}")
+    register_if(
+        model,
+        name=model_name,
+        metrics=metrics,
+        gate=f"metrics['auc'] >= {min_auc}",
+        input_example=test_df,  # gives the package a signature: serving and monitoring use it
+    )

@@ -169,12 +169,12 @@ class ModelMaterializer(Materializer):
     def matches(self, value: Any) -> bool:
         return bool(_mro_names(value).intersection(_MODEL_BASES))
 
-    def save(self, value: Any, store: ObjectStore) -> Stored:
+    def save(self, value: Any, store: ObjectStore, input_example: Any = None) -> Stored:
         from loopml.models.package import save_model
 
         with tempfile.TemporaryDirectory(prefix="loopml-step-model-") as temp:
             folder = Path(temp) / "model"
-            manifest = save_model(value, folder)
+            manifest = save_model(value, folder, input_example=input_example)
             info = store.put_dir(folder)
         return info.hash, "dir", {"flavor": manifest.flavor}
 

@@ -133,9 +133,13 @@ def evaluate_gate(gate: str, metrics: Mapping[str, Any]) -> bool:
     return bool(ev(tree))
 
 
-def _register_step(model: Any, metrics: Any, name: str, gate: str) -> str | None:
+def _register_step(
+    model: Any, metrics: Any, name: str, gate: str, input_example: Any = None
+) -> str | None:
     """The graph's stand-in for a register node (the runner executes it itself)."""
-    uri: str | None = register_if(model, name=name, metrics=metrics, gate=gate)
+    uri: str | None = register_if(
+        model, name=name, metrics=metrics, gate=gate, input_example=input_example
+    )
     return uri
 
 
@@ -148,11 +152,15 @@ def register_if(
     name: str,
     metrics: Any,
     gate: str = "metrics['auc'] >= 0.8",
+    input_example: Any = None,
 ) -> Any:
     """Register ``model`` as the next version of ``name`` if ``metrics`` pass ``gate``.
 
     Returns the new ``models:/name/N`` URI, or None when the gate holds it back. In a
     pipeline body it returns a handle and the pipeline run lists the URI in ``registered``.
+    ``input_example`` (e.g. the holdout frame; its first rows, trimmed to the columns the model
+    was fitted on) gives the package a signature and an example, which serving smoke-tests
+    and monitoring checks live inputs against.
     """
     check_gate(gate)
     from loopml.store.metadata.registry_entities import check_model_name
@@ -173,6 +181,13 @@ def register_if(
             raise InvalidParameterError(
                 "register_if's metrics are a step's output (a dict) or a dict of numbers"
             )
+        if isinstance(input_example, Handle):
+            inputs["input_example"] = InputRef(input_example.node, input_example.index)
+        elif input_example is not None:
+            raise InvalidParameterError(
+                "inside a pipeline, register_if's input_example is a step's output (e.g. the "
+                "holdout frame)"
+            )
         inputs["name"] = name
         inputs["gate"] = gate
         node = graph.add(REGISTER_STEP, inputs, kind="register")
@@ -181,10 +196,33 @@ def register_if(
         raise InvalidParameterError(f"metrics must be a dict, got {type(metrics).__name__}")
     if not evaluate_gate(gate, metrics):
         return None
-    return _register_value(model, name, dict(metrics))
+    return _register_value(model, name, dict(metrics), example_rows(model, input_example))
 
 
-def _register_value(model: Any, name: str, metrics: dict[str, Any]) -> str:
+def example_rows(model: Any, example: Any, rows: int = 5) -> Any:
+    """The first rows of ``example``, keeping only the columns ``model`` was fitted on (a
+    holdout frame usually still holds the label and slice columns)."""
+    if example is None:
+        return None
+    features = getattr(model, "feature_names_in_", None)
+    columns = getattr(example, "columns", None)
+    if features is not None and columns is not None:
+        wanted = [str(c) for c in features]
+        missing = [c for c in wanted if c not in set(map(str, columns))]
+        if missing:
+            raise InvalidParameterError(
+                f"input_example lacks the columns the model was fitted on: {missing}"
+            )
+        example = example[wanted]
+    head = getattr(example, "head", None)
+    if callable(head):
+        return head(rows)
+    if isinstance(example, list | tuple):
+        return example[:rows]
+    return example
+
+
+def _register_value(model: Any, name: str, metrics: dict[str, Any], example: Any = None) -> str:
     from loopml.models.log import log_model
     from loopml.registry.api import register_model
     from loopml.tracking import fluent
@@ -192,12 +230,12 @@ def _register_value(model: Any, name: str, metrics: dict[str, Any]) -> str:
     numeric = _numeric(metrics)
     active = fluent.active_run()
     if active is not None:
-        info = log_model(model, "model")
+        info = log_model(model, "model", input_example=example)
         if numeric:
             fluent.log_metrics(numeric)
         return register_model(info.uri, name).uri
     with fluent.start_run(run_name=f"register-{name}"):
-        info = log_model(model, "model")
+        info = log_model(model, "model", input_example=example)
         if numeric:
             fluent.log_metrics(numeric)
         fluent.flush()
@@ -245,7 +283,12 @@ def run_register_node(
     status = RunStatus.FAILED
     try:
         if evaluate_gate(gate, metrics):
-            if model_rec["materializer"] == "model":
+            example = None
+            if "input_example" in nk.inputs:
+                value = load_output(model_rec, ctx)
+                example = example_rows(value, load_output(nk.inputs["input_example"], ctx))
+                package_hash = ModelMaterializer().save(value, ctx.objects, example)[0]
+            elif model_rec["materializer"] == "model":
                 package_hash = str(model_rec["hash"])
             else:
                 value = load_output(model_rec, ctx)

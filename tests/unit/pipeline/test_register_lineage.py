@@ -151,3 +151,32 @@ def test_register_if_outside_a_pipeline_acts_on_values(project: Path) -> None:
     graph = lineage(uri)  # not made by a pipeline: the model alone
     assert [n["kind"] for n in graph.nodes] == ["model"] and graph.edges == []
     assert graph.pipeline_run_id is None
+
+
+@pytest.mark.slow
+def test_input_example_gives_the_package_a_signature_without_the_label(
+    write_pipeline: WritePipeline, points: str
+) -> None:
+    source = SOURCE.replace(
+        "gate=f\"metrics['accuracy'] >= {bar}\")",
+        "gate=f\"metrics['accuracy'] >= {bar}\", input_example=te)",
+    )
+    assert "input_example=te" in source
+    run = run_pipeline(write_pipeline(source))
+    assert run.status == "FINISHED", run.error
+    model = loopml.load_model(run.registered[0])
+    assert model.signature is not None
+    assert [c.name for c in model.signature.inputs.columns] == ["x"]  # "y" (the label) trimmed
+    example = model.input_example
+    assert list(example.columns) == ["x"] and len(example) == 5
+
+
+def test_input_example_must_be_a_step_output_inside_a_pipeline(
+    write_pipeline: WritePipeline, points: str
+) -> None:
+    source = SOURCE.replace(
+        "gate=f\"metrics['accuracy'] >= {bar}\")",
+        "gate=f\"metrics['accuracy'] >= {bar}\", input_example=[[1.0]])",
+    )
+    with pytest.raises(InvalidParameterError, match="input_example is a step's output"):
+        run_pipeline(write_pipeline(source))

@@ -156,4 +156,5 @@ def training(
         name=model_name,
         metrics=metrics,
         gate=f"metrics['auc'] >= {min_auc} and metrics['worst_slice_accuracy'] >= {min_slice_accuracy}",
+        input_example=test_df,  # the package's signature and smoke-test rows (label trimmed)
     )
