@@ -44,6 +44,19 @@ def list_alerts(
     )
 
 
+def _still_served(by_version: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Only versions with traffic in the newest window's span: a version that was replaced
+    keeps its last (maybe drifted) windows, which must not fire again on every evaluation."""
+    if not by_version:
+        return by_version
+    newest = max((s[-1] for s in by_version.values()), key=lambda w: w.end_ms)
+    return {
+        v: s
+        for v, s in by_version.items()
+        if s[-1] is newest or s[-1].end_ms > newest.start_ms or s[-1].start_ms == newest.start_ms
+    }
+
+
 def evaluate_alerts(
     deployment: str,
     *,
@@ -70,6 +83,7 @@ def evaluate_alerts(
     for w in windows:
         if not w.model_version.endswith("(shadow)"):
             by_version.setdefault(w.model_version, []).append(w)
+    by_version = _still_served(by_version)
     for rule in active:
         if rule.liveness:
             continue

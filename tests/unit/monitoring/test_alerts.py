@@ -177,3 +177,21 @@ def test_slow_and_flaky_webhooks(hook: tuple[str, type[_Hook]]) -> None:
     handler.delay = 1.0
     results = [full.send(url, {"n": i}) for i in range(5)]
     assert results.count(False) >= 3 and full.dropped == results.count(False)
+
+
+def test_a_replaced_version_no_longer_fires() -> None:
+    from types import SimpleNamespace
+
+    from loopml.monitoring.alerts import _still_served
+
+    def w(start: int, end: int) -> SimpleNamespace:
+        return SimpleNamespace(start_ms=start, end_ms=end)
+
+    series = {
+        "1": [w(0, 10), w(10, 20)],  # replaced by v2 at t=20: its drifted windows stay stored
+        "2": [w(20, 30), w(30, 40)],
+        "3": [w(30, 40)],  # a canary beside v2 in the newest window
+    }
+    assert sorted(_still_served(series)) == ["2", "3"]
+    one = {"1": [w(5, 5)]}  # a request-count window whose requests share one millisecond
+    assert _still_served(one) == one
