@@ -78,7 +78,7 @@ def demo(project: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_run_show_runs_and_the_cache(demo: Path) -> None:
+def test_run_show_runs_and_the_cache(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = ok("pipeline", "run", REF, "-p", "n=4")
     assert "FINISHED" in out
     for name in ("load", "total", "double", "check"):
@@ -120,6 +120,12 @@ def test_run_show_runs_and_the_cache(demo: Path) -> None:
     text = ok("pipeline", "explain-cache", first["id"][:8], "total")
     assert "parameters changed" in text and "scale" in text
     assert "hit the cache" in ok("pipeline", "explain-cache", first["id"], "load")
+
+    elsewhere = demo.parent / "elsewhere"  # -C names the project from any folder
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert len(as_json("pipeline", "runs", "-C", str(demo))["runs"]) == 5
+    assert as_json("pipeline", "show", first["id"], "-C", str(demo))["id"] == first["id"]
 
 
 @pytest.mark.slow

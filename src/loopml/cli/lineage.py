@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from loopml.cli._common import JsonOpt
+from loopml.cli._common import JsonOpt, ProjectOpt, use_project
 from loopml.cli._output import console, esc, print_json, print_note, short_id
 from loopml.cli.pipeline_view import status_text
 
@@ -85,10 +85,12 @@ def lineage_command(
         str, typer.Argument(help="A model version: models:/NAME/VERSION or models:/NAME@ALIAS.")
     ],
     json_out: JsonOpt = False,
+    project: ProjectOpt = None,
 ) -> None:
     """Where a model version came from: steps, artifacts and dataset versions."""
     from loopml.pipeline.lineage import lineage
 
+    use_project(project)
     graph = lineage(uri).to_dict()
     if json_out:
         print_json(graph)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from loopml.cli._common import JsonOpt, client, resolve_run
+from loopml.cli._common import JsonOpt, ProjectOpt, client, resolve_run, use_project
 from loopml.cli._output import console, err_console, esc, print_json, print_note, short_id
 from loopml.cli.pipeline_view import (
     dag_tree,
@@ -137,10 +137,12 @@ def runs_command(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 20,
     json_out: JsonOpt = False,
+    project: ProjectOpt = None,
 ) -> None:
     """Recent pipeline runs, newest first."""
     from loopml.pipeline import get_pipeline_run, list_pipeline_runs
 
+    use_project(project)
     runs = [get_pipeline_run(r.id).to_dict() for r in list_pipeline_runs(pipeline, limit)]
     if json_out:
         print_json({"runs": runs})
@@ -156,10 +158,11 @@ def runs_command(
 
 
 @app.command("show")
-def show_command(run: RunArg, json_out: JsonOpt = False) -> None:
+def show_command(run: RunArg, json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
     """One run: its DAG with each step's status, duration and cache hit, and any error."""
     from loopml.pipeline import get_pipeline_run
 
+    use_project(project)
     found = get_pipeline_run(run_id_of(run)).to_dict()
     if json_out:
         print_json(found)
@@ -190,10 +193,12 @@ def resume_command(
         bool, typer.Option("--force", help="Resume a run still marked RUNNING (its process died).")
     ] = False,
     json_out: JsonOpt = False,
+    project: ProjectOpt = None,
 ) -> None:
     """Continue a failed run: re-run what failed and what depends on it."""
     from loopml.pipeline import resume
 
+    use_project(project)
     if executor is not None:
         check_executor(executor)
     resumed = resume(run_id_of(run), executor, force=force)
@@ -205,10 +210,12 @@ def explain_cache_command(
     run: RunArg,
     step: Annotated[str, typer.Argument(help="The step (its name in the run).")],
     json_out: JsonOpt = False,
+    project: ProjectOpt = None,
 ) -> None:
     """Why a step did or did not hit the cache: which part of its key changed."""
     from loopml.pipeline import explain_cache
 
+    use_project(project)
     found = explain_cache(run_id_of(run), step).to_dict()
     if json_out:
         print_json(found)

@@ -98,7 +98,7 @@ class Outcome:
                 f"loopml monitor status {DEPLOYMENT} -C {c}",
             ),
             ("the alerts it raised", f"loopml alerts list -C {c}"),
-            ("the pipeline runs: the first model and the retrain", f"loopml -C {c} pipeline runs"),
+            ("the pipeline runs: the first model and the retrain", f"loopml pipeline runs -C {c}"),
             (
                 "the deployment's routes and counters, and its history",
                 f"loopml deploy show {DEPLOYMENT} -C {c}",
