@@ -41,3 +41,19 @@ def test_api_conforms(case: schemathesis.Case) -> None:
             response_schema_conformance,
         ]
     )
+
+
+def test_integers_past_64_bits_are_a_400_not_a_500(tmp_path: Path) -> None:
+    """Found by the fuzzing above: JSON bodies stored as-is must fit orjson's 64-bit ints."""
+    from starlette.testclient import TestClient
+
+    app = create_app(ServerConfig(f"sqlite:///{tmp_path / 's.db'}", str(tmp_path / "objects")))
+    huge = b'{"profile": {"": -9223372036854775809}}'
+    with TestClient(app) as client:
+        answer = client.put(
+            "/api/v1/data/datasets/0/versions/1/profile",
+            content=huge,
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 400
+        assert "64-bit" in answer.json()["error"]["message"]

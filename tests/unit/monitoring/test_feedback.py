@@ -100,3 +100,13 @@ def test_baseline_metric_names() -> None:
     assert baseline_metric({"val_accuracy": 0.9}, "accuracy") == ("val_accuracy", 0.9)
     assert baseline_metric({"test_auc": 0.8, "auc": 0.7}, "auc") == ("auc", 0.7)
     assert baseline_metric({"loss": 1.0}, "accuracy") is None
+
+
+def test_labels_and_rows_past_storable_integers_are_refused() -> None:
+    from loopml.monitoring.feedback import feedback_rows
+
+    with pytest.raises(InvalidParameterError, match="fit in 64 bits"):
+        feedback_rows({"request_id": "r", "label": 2**70})
+    with pytest.raises(InvalidParameterError, match="row must be an integer from 0"):
+        feedback_rows({"request_id": "r", "label": 1, "row": 2**40})
+    assert feedback_rows({"request_id": "r", "label": 2**62}) == [("r", 0, str(2**62))]

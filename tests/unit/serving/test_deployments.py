@@ -129,3 +129,12 @@ def test_cli_create_update_show_promote_rollback(project: Path) -> None:
     run("deploy", "rollback", "churn-prod")
     out = runner.invoke(app, ["deploy", "create", "x", "--model", "nope"])
     assert out.exit_code == 2 and "not a stored model" in out.output
+
+
+def test_config_numbers_have_upper_bounds() -> None:
+    """A config is stored as JSON: an integer past 64 bits must be a 400, not a 500."""
+    route = [{"name": "main", "model": "models:/m/1", "weight": 100}]
+    with pytest.raises(InvalidParameterError, match="workers must be 1-256"):
+        DeploymentConfig.from_dict({"routes": route, "workers": 2**70})
+    with pytest.raises(InvalidParameterError, match="max_batch_size must be"):
+        DeploymentConfig.from_dict({"routes": route, "batching": {"max_batch_size": 2**70}})

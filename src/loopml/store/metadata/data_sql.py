@@ -43,9 +43,12 @@ def _now_ms() -> int:
 
 
 def _json(value: Any) -> str | None:
-    return (
-        None if value is None else orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-    )
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError as exc:  # e.g. an integer past 64 bits sent to the server
+        raise InvalidParameterError(f"cannot store this value as JSON: {exc}") from None
 
 
 def _unjson(text: str | None) -> Any:

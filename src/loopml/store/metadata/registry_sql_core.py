@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from loopml.errors import NotFoundError
+from loopml.errors import InvalidParameterError, NotFoundError
 from loopml.store.metadata import schema_registry as r
 from loopml.store.metadata.engine import retrying, write_transaction
 from loopml.store.metadata.registry_entities import (
@@ -35,7 +35,12 @@ def now_ms() -> int:
 
 
 def dumps(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError as exc:  # e.g. an integer past 64 bits sent to the server
+        raise InvalidParameterError(f"cannot store this value as JSON: {exc}") from None
 
 
 def loads(text: str | None) -> Any:
