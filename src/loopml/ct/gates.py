@@ -52,7 +52,7 @@ def check_package(candidate_uri: str, holdout: Any = None, label: str | None = N
                 )
             column = infer_label(holdout, model, label)
             example = features(model, holdout.drop(columns=[column]).head(5))
-            source = f"{len(example)} holdout rows (the package has no input example)"
+            source = "the first holdout rows (the package has no input example)"
         prediction = model.predict(example)
         rows = len(prediction) if hasattr(prediction, "__len__") else 1
         env = check_environment(candidate_uri)
@@ -76,7 +76,7 @@ def check_package(candidate_uri: str, holdout: Any = None, label: str | None = N
     return GateResult(
         "package",
         True,
-        f"package loads and predicts {source} ({rows} rows); "
+        f"package loads and predicts {source}: {rows} rows; "
         f"{len(env.requirements)} requirements satisfied",
         numbers,
     )
