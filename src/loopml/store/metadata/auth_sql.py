@@ -11,8 +11,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,13 +24,10 @@ from loopml.errors import (
 )
 from loopml.store.metadata import schema_server as s
 from loopml.store.metadata.auth import AuthStore, NewToken, Role, TokenInfo, User
-from loopml.store.metadata.engine import retrying, write_transaction
+from loopml.store.metadata.engine import Transactions
 from loopml.store.metadata.validation import check_name
 
 TOKEN_PREFIX = "lml_"  # noqa: S105 (a prefix, not a secret)
-
-
-T = TypeVar("T")
 
 
 def now_ms() -> int:
@@ -59,25 +55,11 @@ def _token(row: Any) -> TokenInfo:
     )
 
 
-class SqlAuthStore(AuthStore):
+class SqlAuthStore(Transactions, AuthStore):
     """Shares the engine of a :class:`SqlMetadataStore` (already migrated)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
     # -- users ------------------------------------------------------------------------------
     def add_user(self, name: str, role: Role) -> User:

@@ -8,8 +8,7 @@ compare-and-set on the state, so a stale controller cannot move a run another on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -19,11 +18,10 @@ from loopml.errors import InvalidParameterError, InvalidStateError, NotFoundErro
 from loopml.store.metadata import schema_ct as s
 from loopml.store.metadata.audit_sql import SqlAuditLog
 from loopml.store.metadata.ct_base import FINAL_STATES, CtDecision, CtEvent, CtRun, CtStore
-from loopml.store.metadata.engine import retrying, write_transaction
+from loopml.store.metadata.engine import Transactions
 
 __all__ = ["SqlCtStore"]
 
-T = TypeVar("T")
 _RUN_FIELDS = frozenset({"state", "pipeline_run_id", "candidate", "champion", "outcome", "data"})
 
 
@@ -35,7 +33,7 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-class SqlCtStore(CtStore):
+class SqlCtStore(Transactions, CtStore):
     """Shares the engine of a :class:`SqlMetadataStore` (already migrated)."""
 
     def __init__(self, engine: Engine, *, audit: bool = True) -> None:
@@ -315,21 +313,6 @@ class SqlCtStore(CtStore):
         q = sa.select(lease.c.holder, lease.c.expires_ms).where(lease.c.name == name)
         row = self._read(lambda conn: conn.execute(q).first())
         return None if row is None else (str(row[0]), int(row[1]))
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
 
 def _event(row: Any) -> CtEvent:

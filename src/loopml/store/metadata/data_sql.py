@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -14,14 +13,13 @@ from sqlalchemy.engine import Connection, Engine
 from loopml.errors import InvalidParameterError, NotFoundError
 from loopml.store.metadata.data_base import DatasetStore, NewVersion
 from loopml.store.metadata.data_entities import DatasetSummary, DatasetVersion, RunInput
-from loopml.store.metadata.engine import retrying, write_transaction
+from loopml.store.metadata.engine import Transactions
 from loopml.store.metadata.schema import runs
 from loopml.store.metadata.schema_data import dataset_versions as dv
 from loopml.store.metadata.schema_data import run_inputs as ri
 
 __all__ = ["SqlDatasetStore", "check_dataset_name"]
 
-T = TypeVar("T")
 # The names a ``data:/<name>/<version>`` URI can carry.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
 _FIELDS = (
@@ -83,23 +81,9 @@ def _no_dataset(name: str) -> NotFoundError:
     )
 
 
-class SqlDatasetStore(DatasetStore):
+class SqlDatasetStore(Transactions, DatasetStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
     # -- versions ---------------------------------------------------------------------------
     def create_version(self, name: str, fields: NewVersion) -> tuple[DatasetVersion, bool]:

@@ -7,8 +7,7 @@ write transaction; the audit record (actor, action, version, config) follows the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -23,11 +22,10 @@ from loopml.store.metadata.deployments_base import (
     PayloadFile,
     RouteCounter,
 )
-from loopml.store.metadata.engine import retrying, write_transaction
+from loopml.store.metadata.engine import Transactions
 
 __all__ = ["SqlDeploymentStore"]
 
-T = TypeVar("T")
 MAX_NAME = 255
 
 
@@ -35,7 +33,7 @@ def _now() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SqlDeploymentStore(DeploymentStore):
+class SqlDeploymentStore(Transactions, DeploymentStore):
     """Shares the engine of a :class:`SqlMetadataStore` (already migrated)."""
 
     def __init__(self, engine: Engine, *, audit: bool = True) -> None:
@@ -218,19 +216,6 @@ class SqlDeploymentStore(DeploymentStore):
         )
 
     # -- helpers ----------------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
     def _record(self, user: str | None, action: str, record: DeploymentRecord) -> None:
         if self._audit is not None:

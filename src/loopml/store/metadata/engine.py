@@ -118,3 +118,24 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{WRITE: True})
         with conn.begin():
             yield conn
+
+
+class Transactions:
+    """``_read`` / ``_write`` for the SQL stores: one operation, one transaction, retried while
+    SQLite is busy or PostgreSQL reports a serialization failure."""
+
+    engine: Engine
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        def attempt() -> T:
+            with write_transaction(self.engine) as conn:
+                return fn(conn)
+
+        return retrying(attempt)
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        def attempt() -> T:
+            with self.engine.connect() as conn:
+                return fn(conn)
+
+        return retrying(attempt)

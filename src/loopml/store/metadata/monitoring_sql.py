@@ -8,8 +8,7 @@ unique key on deployment, spec, model version and start).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -17,12 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from loopml.errors import NotFoundError
 from loopml.store.metadata import schema_monitoring as m
-from loopml.store.metadata.engine import retrying, write_transaction
+from loopml.store.metadata.engine import Transactions
 from loopml.store.metadata.monitoring_base import Alert, MonitoringStore, NewWindow, WindowRecord
 
 __all__ = ["SqlMonitoringStore"]
-
-T = TypeVar("T")
 
 
 def _now() -> int:
@@ -33,7 +30,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
-class SqlMonitoringStore(MonitoringStore):
+class SqlMonitoringStore(Transactions, MonitoringStore):
     """Shares the engine of a :class:`SqlMetadataStore` (already migrated)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -268,21 +265,6 @@ class SqlMonitoringStore(MonitoringStore):
             conn.execute(r.insert().values(key=key, object_hash=object_hash, created_ms=_now()))
 
         self._write(op)
-
-    # -- helpers -------------------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
 
 def _inserted_id(result: Any) -> int:

@@ -7,8 +7,8 @@ each, which is most of what a fully cached re-run would otherwise spend.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from loopml.errors import NotFoundError
 from loopml.store.metadata import schema as t
 from loopml.store.metadata import schema_pipeline as p
-from loopml.store.metadata.engine import retrying, write_transaction
+from loopml.store.metadata.engine import Transactions
 from loopml.store.metadata.pipeline_base import (
     NestedRun,
     PipelineRunRecord,
@@ -28,7 +28,6 @@ from loopml.store.metadata.pipeline_base import (
 
 __all__ = ["SqlPipelineStore"]
 
-T = TypeVar("T")
 _DONE = ("FINISHED", "CACHED")
 
 
@@ -36,7 +35,7 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlPipelineStore(PipelineStore):
+class SqlPipelineStore(Transactions, PipelineStore):
     """Shares the engine of a :class:`SqlMetadataStore` (already migrated)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -395,21 +394,6 @@ class SqlPipelineStore(PipelineStore):
                 (r.pipeline_run_id, r.src, r.dst) for r in conn.execute(q.order_by(e.c.id))
             ]
         )
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
 
 def _run(row: Any) -> PipelineRunRecord:

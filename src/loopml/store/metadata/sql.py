@@ -12,8 +12,8 @@ import base64
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from loopml.errors import (
 )
 from loopml.store.metadata import schema as t
 from loopml.store.metadata.base import MetadataStore, MetricPoint
-from loopml.store.metadata.engine import create_engine, retrying, write_transaction
+from loopml.store.metadata.engine import Transactions, create_engine
 from loopml.store.metadata.entities import (
     ArtifactRecord,
     Experiment,
@@ -41,7 +41,6 @@ from loopml.store.metadata.migrate import ensure_current
 from loopml.store.metadata.names import random_run_name
 from loopml.store.metadata.validation import check_key, check_name
 
-T = TypeVar("T")
 ACTIVE = LifecycleStage.ACTIVE.value
 DELETED = LifecycleStage.DELETED.value
 
@@ -58,7 +57,7 @@ def _float_or_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-class SqlMetadataStore(MetadataStore):
+class SqlMetadataStore(Transactions, MetadataStore):
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine: Engine = create_engine(url)
@@ -89,19 +88,6 @@ class SqlMetadataStore(MetadataStore):
         self.engine.dispose()
 
     # -- helpers ----------------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with write_transaction(self.engine) as conn:
-                return fn(conn)
-
-        return retrying(attempt)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
-
-        return retrying(attempt)
 
     def _upsert(self) -> Any:
         from sqlalchemy.dialects import postgresql, sqlite
