@@ -11,25 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from loopml.monitoring import _stores
-from loopml.store.metadata.deployments_base import PayloadFile
+from loopml.store.metadata.deployments_base import PAYLOAD_COLUMNS, PayloadFile
 
 __all__ = ["COLUMNS", "read_payloads"]
 
-COLUMNS = (
-    "request_id",
-    "deployment",
-    "route",
-    "model_uri",
-    "model_version",
-    "status",
-    "latency_ms",
-    "ts_ms",
-    "shadow",
-    "protocol",
-    "content_type",
-    "inputs",
-    "outputs",
-)
+COLUMNS = PAYLOAD_COLUMNS
 
 
 def empty_table() -> Any:

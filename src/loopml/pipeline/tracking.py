@@ -148,21 +148,7 @@ class RunTracker:
         run_id = uuid.uuid4().hex
         now = _now()
         tags = self._tags(name)
-        batch.runs.append(
-            NestedRun(
-                run_id=run_id,
-                run_name=name,
-                status="RUNNING",
-                start_ms=now,
-                end_ms=None,
-                create=True,
-                experiment_id=self.experiment_id,
-                parent_run_id=self.run_id,
-                user=self.user,
-                params=_params(literals),
-                tags=tags,
-            )
-        )
+        batch.runs.append(self._nested(run_id, name, "RUNNING", now, None, literals, tags))
         return Run(
             run_id=run_id,
             experiment_id=self.experiment_id,
@@ -174,6 +160,31 @@ class RunTracker:
             lifecycle_stage=LifecycleStage.ACTIVE,
             user=self.user,
             tags=dict(tags),
+        )
+
+    def _nested(
+        self,
+        run_id: str,
+        name: str,
+        status: str,
+        start: int,
+        end: int | None,
+        literals: Mapping[str, Any],
+        tags: dict[str, str],
+    ) -> NestedRun:
+        """A step's run under the pipeline's, to be created with the step batch."""
+        return NestedRun(
+            run_id=run_id,
+            run_name=name,
+            status=status,
+            start_ms=start,
+            end_ms=end,
+            create=True,
+            experiment_id=self.experiment_id,
+            parent_run_id=self.run_id,
+            user=self.user,
+            params=_params(literals),
+            tags=tags,
         )
 
     def cached_step_run(
@@ -190,22 +201,9 @@ class RunTracker:
         tags["loopml.pipeline.cache_key"] = hit.cache_key or ""
         if hit.run_id:
             tags["loopml.pipeline.cached_from"] = hit.run_id
-        batch.runs.append(
-            NestedRun(
-                run_id=run_id,
-                run_name=name,
-                status="FINISHED",
-                start_ms=now,
-                end_ms=now,
-                create=True,
-                experiment_id=self.experiment_id,
-                parent_run_id=self.run_id,
-                user=self.user,
-                params=_params(literals),
-                tags=tags,
-                artifacts=output_artifacts(hit.outputs),
-            )
-        )
+        run = self._nested(run_id, name, "FINISHED", now, now, literals, tags)
+        run.artifacts = output_artifacts(hit.outputs)
+        batch.runs.append(run)
         return run_id
 
     def executed_step_run(

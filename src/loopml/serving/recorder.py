@@ -18,28 +18,18 @@ import time
 from typing import Any
 
 from loopml.serving.app import Event
-from loopml.store.metadata.deployments_base import DeploymentStore, PayloadFile, RouteCounter
+from loopml.store.metadata.deployments_base import (
+    PAYLOAD_COLUMNS,
+    DeploymentStore,
+    PayloadFile,
+    RouteCounter,
+)
 from loopml.store.objects import ObjectStore
 
 __all__ = ["PAYLOAD_COLUMNS", "Recorder", "payload_schema", "payload_table", "read_payloads"]
 
 log = logging.getLogger("loopml.serving")
 
-PAYLOAD_COLUMNS = (
-    "request_id",
-    "deployment",
-    "route",
-    "model_uri",
-    "model_version",
-    "status",
-    "latency_ms",
-    "ts_ms",
-    "shadow",
-    "protocol",
-    "content_type",
-    "inputs",
-    "outputs",
-)
 _MAX_PENDING = 64  # written batches waiting for a store that is away; beyond, they are dropped
 
 

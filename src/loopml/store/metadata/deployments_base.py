@@ -10,7 +10,30 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DeploymentRecord", "DeploymentStore", "PayloadFile", "RouteCounter"]
+__all__ = [
+    "PAYLOAD_COLUMNS",
+    "DeploymentRecord",
+    "DeploymentStore",
+    "PayloadFile",
+    "RouteCounter",
+]
+
+# Columns of a payload-log Parquet object: serving writes them, monitoring reads them.
+PAYLOAD_COLUMNS = (
+    "request_id",
+    "deployment",
+    "route",
+    "model_uri",
+    "model_version",
+    "status",
+    "latency_ms",
+    "ts_ms",
+    "shadow",
+    "protocol",
+    "content_type",
+    "inputs",
+    "outputs",
+)
 
 
 @dataclass(frozen=True)
