@@ -90,6 +90,12 @@ def lineage_of(version: ModelVersion, store: PipelineStore) -> LineageGraph:
         "package_hash": version.package_hash,
         "run_id": version.run_id,
     }
+    if not into and version.run_id:
+        # Registered from a step's own run (e.g. the best tuning trial's train step): the
+        # model comes out of that step.
+        made_by = store.step_of_run(version.run_id)
+        if made_by is not None:
+            into = [(made_by[0], f"step:{made_by[0]}/{made_by[1]}", root)]
     if not into:
         graph.nodes.append(model_node)
         return graph
@@ -101,8 +107,9 @@ def lineage_of(version: ModelVersion, store: PipelineStore) -> LineageGraph:
         graph.nodes.append(model_node)
         return graph
     reverse: dict[str, list[str]] = {}
-    for src, dst in store.edges(pipeline_run_id):
-        reverse.setdefault(dst, []).append(src)
+    for src, dst in [*store.edges(pipeline_run_id), *[(e[1], e[2]) for e in into[-1:]]]:
+        if src not in reverse.get(dst, []):
+            reverse.setdefault(dst, []).append(src)
     by_step = {f"step:{pipeline_run_id}/{s.name}": s for s in steps}
     outputs = {o["hash"]: (s.name, i, o) for s in steps for i, o in enumerate(s.outputs)}
     seen = {root}

@@ -165,6 +165,12 @@ def test_the_best_trials_model_is_registered(project: Path) -> None:
     assert model.predict([[6.0, 1.0]])[0] == 1
     run = get_pipeline_run(result.best_trial.pipeline_run_id or "")
     assert version.run_id == run.steps["train"].run_id
+    from loopml.pipeline.lineage import lineage
+
+    graph = lineage(version.uri)  # registered from the train step's run, not a register node
+    assert graph.pipeline_run_id == run.id
+    assert "train" in {n.get("name") for n in graph.of_kind("step")}
+    assert {"src": f"step:{run.id}/train", "dst": version.uri} in graph.edges
     # a plain objective has no model to register
     plain = tune(
         lambda p: p["c"],

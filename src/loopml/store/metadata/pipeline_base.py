@@ -165,3 +165,7 @@ class PipelineStore(ABC):
     @abstractmethod
     def edges_into(self, node: str) -> list[tuple[str, str, str]]:
         """Edges ending at ``node``, as (pipeline_run_id, src, dst)."""
+
+    @abstractmethod
+    def step_of_run(self, run_id: str) -> tuple[str, str] | None:
+        """(pipeline run id, step name) of the step whose nested tracking run is ``run_id``."""

@@ -386,6 +386,12 @@ class SqlPipelineStore(Transactions, PipelineStore):
         q = sa.select(e.c.src, e.c.dst).where(e.c.pipeline_run_id == pipeline_run_id)
         return self._read(lambda conn: [(r.src, r.dst) for r in conn.execute(q.order_by(e.c.id))])
 
+    def step_of_run(self, run_id: str) -> tuple[str, str] | None:
+        st = p.pipeline_steps
+        q = sa.select(st.c.pipeline_run_id, st.c.name).where(st.c.run_id == run_id).limit(1)
+        row = self._read(lambda conn: conn.execute(q).first())
+        return None if row is None else (str(row[0]), str(row[1]))
+
     def edges_into(self, node: str) -> list[tuple[str, str, str]]:
         e = p.pipeline_edges
         q = sa.select(e.c.pipeline_run_id, e.c.src, e.c.dst).where(e.c.dst == node)
